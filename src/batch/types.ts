@@ -1,0 +1,99 @@
+import type { SpawnpoolError } from '../errors.ts';
+
+/** Where the time to spawn one agent went, in ms. All measured from the batch start. */
+export interface SpawnTimings {
+  /** Batch start to the build starting on a worker (concurrency limit + pool queue). */
+  queueMs: number;
+  /** Building the prompt on the worker (0 for an agent without a prompt). */
+  buildMs: number;
+  /** Prompt back on the main thread to the agent counting as spawned (spawn event or ready line). */
+  launchMs: number;
+  /** Batch start to spawned: the agent's spawn latency. >= queue + build + launch (the rest is thread hand-off). */
+  spawnMs: number;
+}
+
+/** Facts about the prompt an agent was given. */
+export interface PromptInfo {
+  bytes: number;
+  tokens: number;
+  /** Hex sha256 of the exact bytes the agent received. */
+  sha256: string;
+  /** True when context was cut to fit `maxTokens`. */
+  truncated: boolean;
+  /** threadId of the worker that built it (never 0, the main thread). */
+  builtOnThread: number;
+}
+
+/** How an agent's run ended. */
+export interface AgentResult {
+  name: string;
+  /** Position in the batch's input. */
+  index: number;
+  ok: boolean;
+  /** Set when !ok: the stage that failed. */
+  stage: 'build' | 'spawn' | 'run' | 'timeout' | 'aborted' | undefined;
+  error: SpawnpoolError | undefined;
+  pid: number | undefined;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  stdout: string;
+  stderr: string;
+  /** True when output beyond `maxOutputBytes` was discarded. */
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** Spawned to exit, ms (0 when it never ran). */
+  durationMs: number;
+  timedOut: boolean;
+}
+
+/** What the batch iterator yields for each agent, as soon as its spawn is known. */
+export interface SpawnOutcome {
+  name: string;
+  index: number;
+  ok: boolean;
+  /** Set when !ok. */
+  stage: 'build' | 'spawn' | 'aborted' | undefined;
+  error: SpawnpoolError | undefined;
+  pid: number | undefined;
+  timings: SpawnTimings;
+  prompt: PromptInfo | undefined;
+  /** Settles (never rejects) when the agent exits; at once for an agent that never started. */
+  result: Promise<AgentResult>;
+  /** Stops this agent's process tree. */
+  abort(): void;
+}
+
+/** The spawn figures of one batch. Latency figures cover the agents that spawned. */
+export interface BatchSummary {
+  batchId: number;
+  total: number;
+  succeeded: number;
+  failed: number;
+  /** succeeded / total. */
+  successRate: number;
+  /** Batch start to the last spawn outcome. */
+  wallMs: number;
+  avgMs: number | undefined;
+  minMs: number | undefined;
+  maxMs: number | undefined;
+  p50Ms: number | undefined;
+  /** undefined under 20 spawned agents. */
+  p95Ms: number | undefined;
+  /** The batch's `minSuccess` (default: every agent). */
+  minSuccess: number;
+  /** succeeded >= minSuccess: the batch did what was asked, possibly degraded. */
+  ok: boolean;
+}
+
+export interface BatchOptions {
+  /** Aborting kills every agent the batch started (whole process trees). */
+  signal?: AbortSignal;
+  /** Agents in flight at once (built, spawning or running). Default: unbounded. */
+  concurrency?: number;
+  /** 'sequential': build, spawn, wait for spawned, then the next (the honest baseline). Default 'concurrent'. */
+  mode?: 'concurrent' | 'sequential';
+  /** Agents that must spawn for `summary.ok`. Default: all. */
+  minSuccess?: number;
+  /** Folder that prompt context and template files must stay under. Default: the spawner's root. */
+  root?: string;
+}

@@ -1,0 +1,25 @@
+/**
+ * spawnpool: launch many agent processes at once, with prompts built on
+ * worker threads and every spawn measured through a SharedArrayBuffer ring.
+ *
+ * @example
+ * import { Spawner } from 'spawnpool';
+ * const spawner = new Spawner({ workers: 2 });
+ * const batch = spawner.spawnBatch([{ name: 'a', command: 'node', args: ['agent.js'], prompt: { template: 'Hi {{agent}}' } }]);
+ * for await (const o of batch) console.log(o.name, o.ok, o.timings.spawnMs);
+ * console.log(await batch.summary, spawner.metrics.snapshot());
+ * await spawner.close();
+ */
+export { Spawner, type SpawnerOptions } from './spawner.ts';
+export { Batch } from './batch/batch.ts';
+export type { AgentResult, BatchOptions, BatchSummary, PromptInfo, SpawnOutcome, SpawnTimings } from './batch/types.ts';
+export type { AgentSpec, AgentDefaults, PromptVia } from './spec/schema.ts';
+export { resolveAgents, resolveAgentsFile, type ResolvedAgent } from './spec/resolve.ts';
+export { loadAgentsFile, type LoadedAgentsFile } from './spec/load.ts';
+export type { PromptSpec, PromptBuilder, BuilderInput } from './prompt/types.ts';
+export type { MetricsSnapshot, NamedRecord, SpawnerMetrics } from './metrics/spawner-metrics.ts';
+export type { MetricRecord } from './metrics/record.ts';
+export type { LatencyStats } from './metrics/stats.ts';
+export type { WindowStats } from './metrics/window.ts';
+export { BuildError, ConfigError, SpawnError, SpawnpoolError, ERROR_CODES, type ErrorCode, type FailureStage } from './errors.ts';
+export type { Launcher, LaunchRequest, LaunchEvents, LaunchExit, LaunchHandle } from './launch/types.ts';

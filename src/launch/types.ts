@@ -1,0 +1,67 @@
+/**
+ * The launcher interface: a spawn request goes in; `spawned`, `ready` and
+ * `exited` events come out. Everything in a request is plain data, so a
+ * launcher may run the agent in this process (direct) or in a helper process.
+ */
+import type { ErrorCode } from '../errors.ts';
+import type { PromptVia } from '../spec/schema.ts';
+
+export interface LaunchRequest {
+  agent: string;
+  command: string;
+  /** May hold `{{prompt}}` / `{{promptFile}}` placeholders (see promptVia). */
+  args: string[];
+  env: Record<string, string> | undefined;
+  cwd: string | undefined;
+  prompt: Uint8Array;
+  promptVia: PromptVia;
+  /** Regex matched against stdout lines; undefined: ready at the spawn event. */
+  ready: { source: string; flags: string } | undefined;
+  /** From the spawn event; undefined: no limit. */
+  timeoutMs: number | undefined;
+  /** SIGTERM to SIGKILL, when stopping the process tree. */
+  killGraceMs: number;
+  /** Per stream; output beyond it is discarded and flagged. */
+  maxOutputBytes: number;
+}
+
+/** Why the process ended, as far as the launcher knows. */
+export type ExitReason = 'exit' | 'timeout' | 'aborted' | 'spawn-failed';
+
+export interface LaunchExit {
+  reason: ExitReason;
+  pid: number | undefined;
+  /** undefined when killed by a signal or never started. */
+  exitCode: number | undefined;
+  signal: string | undefined;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** Spawn event to exit, ms (0 when it never started). */
+  durationMs: number;
+  /** Wall clock (ms since epoch) of the exit. */
+  at: number;
+  /** Set for reason 'spawn-failed' (and for launcher faults). */
+  error: { code: ErrorCode; message: string } | undefined;
+}
+
+export interface LaunchEvents {
+  /** The OS process exists. `at` is wall-clock ms since the epoch. */
+  spawned(pid: number, at: number): void;
+  /** The agent is up: at the spawn event, or at its first stdout line matching `ready`. */
+  ready(at: number): void;
+  /** Exactly once, last. */
+  exited(exit: LaunchExit): void;
+}
+
+export interface LaunchHandle {
+  /** Stops the agent's whole process tree (SIGTERM, then SIGKILL after the grace). Idempotent. */
+  abort(): void;
+}
+
+export interface Launcher {
+  launch(request: LaunchRequest, events: LaunchEvents): LaunchHandle;
+  /** Kills every agent still running and releases the launcher's resources. */
+  close(): Promise<void>;
+}

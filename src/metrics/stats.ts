@@ -1,0 +1,40 @@
+/**
+ * Latency statistics with simple-statistics. Tail quantiles need enough
+ * samples to mean something: below MIN_TAIL_SAMPLES, p95 and p99 are
+ * `undefined`, never a number made up from a handful of points.
+ */
+import { max, mean, min, quantileSorted } from 'simple-statistics';
+
+export const MIN_TAIL_SAMPLES = 20;
+
+export interface LatencyStats {
+  /** Number of samples the figures are computed from. */
+  samples: number;
+  avgMs: number | undefined;
+  minMs: number | undefined;
+  maxMs: number | undefined;
+  p50Ms: number | undefined;
+  /** undefined below 20 samples. */
+  p95Ms: number | undefined;
+  /** undefined below 20 samples. */
+  p99Ms: number | undefined;
+}
+
+/** Stats over `samples` (ms). Sorts a copy once, then reads each quantile from it. */
+export function latencyStats(samples: ArrayLike<number>): LatencyStats {
+  const count = samples.length;
+  if (count === 0) {
+    return { samples: 0, avgMs: undefined, minMs: undefined, maxMs: undefined, p50Ms: undefined, p95Ms: undefined, p99Ms: undefined };
+  }
+  const sorted = Array.from(samples).sort((a, b) => a - b);
+  const tail = count >= MIN_TAIL_SAMPLES;
+  return {
+    samples: count,
+    avgMs: mean(sorted),
+    minMs: min(sorted),
+    maxMs: max(sorted),
+    p50Ms: quantileSorted(sorted, 0.5),
+    p95Ms: tail ? quantileSorted(sorted, 0.95) : undefined,
+    p99Ms: tail ? quantileSorted(sorted, 0.99) : undefined,
+  };
+}

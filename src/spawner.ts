@@ -1,0 +1,141 @@
+/**
+ * The Spawner: owns one Piscina pool of build workers, one launcher, one
+ * metrics ring and its windows. Nothing is shared between spawners.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Batch } from './batch/batch.ts';
+import type { BatchOptions } from './batch/types.ts';
+import { ConfigError, SpawnError } from './errors.ts';
+import { DirectLauncher } from './launch/direct-launcher.ts';
+import type { Launcher } from './launch/types.ts';
+import { SpawnerMetrics } from './metrics/spawner-metrics.ts';
+import { BuildPool } from './pool/build-pool.ts';
+import { isResolvedAgent, resolveAgents, type ResolvedAgent } from './spec/resolve.ts';
+import type { AgentSpec } from './spec/schema.ts';
+
+export interface SpawnerOptions {
+  /** Prompt-building worker threads. Default: available cores, at most 4. */
+  workers?: number;
+  /** A module whose default export builds prompts (see PromptBuilder); runs on the workers. URL or path. */
+  builder?: string | URL;
+  /** Folder that prompt context and template files must stay under. Default: process.cwd(). */
+  root?: string;
+  /** Metric ring slots: a power of two >= windowSize. Default 8192. */
+  ringCapacity?: number;
+  /** Spawn outcomes kept for `metrics.snapshot()`. Default 1000. */
+  windowSize?: number;
+  /** Default agents in flight per batch. Default: unbounded. */
+  concurrency?: number;
+  /** V8 heap limits per build worker. */
+  workerResourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
+  /** A custom launcher (tests, helper processes). Default: launch from this process. */
+  launcher?: Launcher;
+}
+
+export class Spawner {
+  /** Window statistics and ring counters of this spawner. */
+  readonly metrics: SpawnerMetrics;
+  readonly root: string;
+  /**
+   * Settles once every build worker has started and loaded the tokenizer (and
+   * the custom builder). Batches may start before; awaiting it keeps worker
+   * start-up out of the first batch's figures. Never rejects.
+   */
+  readonly ready: Promise<void>;
+  readonly #pool: BuildPool;
+  readonly #launcher: Launcher;
+  readonly #concurrency: number;
+  // Batches not yet fully exited; close() stops them.
+  readonly #live = new Set<Batch>();
+  #nextBatchId = 1;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: SpawnerOptions = {}) {
+    const workers = options.workers ?? Math.min(4, os.availableParallelism());
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new ConfigError(`Expected the \`workers\` option to be a positive integer, got \`${String(options.workers)}\``);
+    }
+    this.#concurrency = checkConcurrency(options.concurrency ?? Number.POSITIVE_INFINITY);
+    const windowSize = options.windowSize ?? 1000;
+    const ringCapacity = options.ringCapacity ?? Math.max(8192, nextPowerOfTwo(windowSize));
+    if (ringCapacity < windowSize) {
+      throw new ConfigError(`Expected the \`ringCapacity\` option (${ringCapacity}) to be at least the window size (${windowSize})`);
+    }
+    try {
+      this.metrics = new SpawnerMetrics({ ringCapacity, windowSize });
+    } catch (error) {
+      throw new ConfigError((error as Error).message, { cause: error });
+    }
+    this.root = path.resolve(options.root ?? process.cwd());
+    const builder = options.builder === undefined ? undefined : toUrl(options.builder);
+    this.#pool = new BuildPool({ workers, ring: this.metrics.ring.buffer, builder, resourceLimits: options.workerResourceLimits });
+    this.#launcher = options.launcher ?? new DirectLauncher();
+    this.ready = this.#pool.warmUp(workers);
+  }
+
+  /**
+   * Starts every agent of the batch at once. Specs are validated first: a bad
+   * one throws a ConfigError naming the agent and field, and nothing starts.
+   *
+   * @example
+   * const batch = spawner.spawnBatch(agents, { signal });
+   * for await (const o of batch) console.log(o.name, o.ok, o.timings.spawnMs);
+   * const summary = await batch.summary;
+   */
+  spawnBatch(agents: readonly (AgentSpec | ResolvedAgent)[], options: BatchOptions = {}): Batch {
+    if (this.#closed) throw new SpawnError('E_CLOSED', 'spawnBatch() called after close(): create a new Spawner');
+    const resolved = agents.every(isResolvedAgent) ? ([...agents] as ResolvedAgent[]) : resolveAgents(agents);
+    const concurrency = checkConcurrency(options.concurrency ?? this.#concurrency);
+    const minSuccess = options.minSuccess ?? resolved.length;
+    if (!Number.isInteger(minSuccess) || minSuccess < 0 || minSuccess > resolved.length) {
+      throw new ConfigError(`Expected the \`minSuccess\` option to be an integer from 0 to ${resolved.length} (the number of agents), got \`${String(options.minSuccess)}\``);
+    }
+    const batch = new Batch({
+      batchId: this.#nextBatchId++,
+      agents: resolved,
+      root: options.root === undefined ? this.root : path.resolve(options.root),
+      pool: this.#pool,
+      launcher: this.#launcher,
+      metrics: this.metrics,
+      mode: options.mode ?? 'concurrent',
+      concurrency,
+      minSuccess,
+      signal: options.signal,
+    });
+    this.#live.add(batch);
+    void batch.results.then(() => this.#live.delete(batch));
+    return batch;
+  }
+
+  /** Stops every running batch (agents fail as `aborted`, code E_CLOSED), then frees the workers. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      for (const batch of this.#live) batch.close();
+      await Promise.all([...this.#live].map((b) => b.results));
+      await this.#launcher.close();
+      await this.#pool.close();
+      this.metrics.drain();
+    })();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function checkConcurrency(n: number): number {
+  if (n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= 1)) return n;
+  throw new ConfigError(`Expected the \`concurrency\` option to be a positive integer, got \`${String(n)}\``);
+}
+
+function nextPowerOfTwo(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(2, n)));
+}
+
+function toUrl(builder: string | URL): string {
+  if (builder instanceof URL) return builder.href;
+  return /^[a-z]+:/i.test(builder) ? builder : pathToFileURL(path.resolve(builder)).href;
+}

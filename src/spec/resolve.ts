@@ -1,0 +1,159 @@
+/**
+ * Turns user input (an agents file or an array of specs) into validated,
+ * normalised agents, or a ConfigError that names the agent and field.
+ * Nothing is spawned before every agent of a batch has passed.
+ */
+import path from 'node:path';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { agentSpecSchema, agentsFileSchema, defaultsSchema, type AgentDefaults, type AgentSpec, type PromptVia } from './schema.ts';
+import type { PromptSpec } from '../prompt/types.ts';
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+export const DEFAULT_KILL_GRACE_MS = 2000;
+
+/** Brands agents that went through validation, so they are not validated twice. */
+export const RESOLVED: unique symbol = Symbol('spawnpool.resolvedAgent');
+
+/** An agent after validation, with defaults applied. */
+export interface ResolvedAgent {
+  readonly [RESOLVED]: true;
+  name: string;
+  command: string;
+  args: string[];
+  env: Record<string, string> | undefined;
+  cwd: string | undefined;
+  timeoutMs: number | undefined;
+  prompt: PromptSpec | undefined;
+  promptVia: PromptVia;
+  /** undefined: the agent counts as spawned at its `spawn` event. */
+  ready: RegExp | undefined;
+  maxOutputBytes: number;
+  killGraceMs: number;
+}
+
+interface ResolveOptions {
+  /** Shared defaults. */
+  defaults?: AgentDefaults | undefined;
+  /** Relative `cwd`s resolve against this (an agents file's folder). */
+  baseDir?: string | undefined;
+  /** Where the specs came from, for messages. */
+  file?: string | undefined;
+}
+
+/** Validates a list of agent specs. Throws ConfigError naming the first bad agent and field. */
+export function resolveAgents(input: unknown, options: ResolveOptions = {}): ResolvedAgent[] {
+  const { file } = options;
+  if (!Array.isArray(input)) throw new ConfigError(`Expected the agents to be an array, got ${describe(input)}`, { file });
+  if (input.length === 0) throw new ConfigError(`${where(file)}the agent list is empty: give at least one agent`, { file });
+  const defaults = options.defaults === undefined ? {} : parseOrThrow(defaultsSchema, options.defaults, 'defaults', file);
+
+  const seen = new Map<string, number>();
+  return input.map((raw, index) => {
+    const label = agentLabel(raw, index);
+    const merged = mergeDefaults(defaults, raw, label, file);
+    const spec = parseOrThrow(agentSpecSchema, merged, label, file);
+    const first = seen.get(spec.name);
+    if (first !== undefined) {
+      throw new ConfigError(`${where(file)}${label}: duplicate agent name "${spec.name}" (also agents[${first}])`, { agent: spec.name, file });
+    }
+    seen.set(spec.name, index);
+    return normalise(spec, label, options);
+  });
+}
+
+/** Validates the object of an agents file: `{ defaults?, agents: [...] }`. */
+export function resolveAgentsFile(input: unknown, options: { baseDir?: string; file?: string } = {}): ResolvedAgent[] {
+  const file = parseOrThrow(agentsFileSchema, input, 'agents file', options.file);
+  return resolveAgents(file.agents, { ...options, defaults: file.defaults });
+}
+
+function normalise(spec: z.output<typeof agentSpecSchema>, label: string, options: ResolveOptions): ResolvedAgent {
+  const ready = spec.ready === undefined || spec.ready === 'spawn' ? undefined : compileReady(spec.ready, label, options.file);
+  const cwd = spec.cwd === undefined ? options.baseDir : path.resolve(options.baseDir ?? process.cwd(), spec.cwd);
+  const promptVia = spec.promptVia ?? 'stdin';
+  const args = spec.args ?? [];
+  if (promptVia === 'arg' && !args.some((a) => a.includes('{{prompt}}'))) {
+    throw new ConfigError(`${where(options.file)}${label}: field "args": promptVia is "arg" but no argument contains the {{prompt}} placeholder`, { agent: spec.name, file: options.file });
+  }
+  if (promptVia === 'file' && !args.some((a) => a.includes('{{promptFile}}'))) {
+    throw new ConfigError(`${where(options.file)}${label}: field "args": promptVia is "file" but no argument contains the {{promptFile}} placeholder`, { agent: spec.name, file: options.file });
+  }
+  return {
+    [RESOLVED]: true,
+    name: spec.name,
+    command: spec.command,
+    args,
+    env: spec.env,
+    cwd,
+    timeoutMs: spec.timeoutMs,
+    prompt: spec.prompt,
+    promptVia,
+    ready,
+    maxOutputBytes: spec.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+    killGraceMs: spec.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+  };
+}
+
+function compileReady(ready: { stdout: string; flags?: string | undefined }, label: string, file: string | undefined): RegExp {
+  try {
+    return new RegExp(ready.stdout, ready.flags);
+  } catch (error) {
+    throw new ConfigError(`${where(file)}${label}: field "ready.stdout": not a valid regular expression: ${(error as Error).message}`, { file, cause: error });
+  }
+}
+
+function mergeDefaults(defaults: z.output<typeof defaultsSchema>, raw: unknown, label: string, file: string | undefined): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${where(file)}${label}: expected an object, got ${describe(raw)}`, { file });
+  }
+  const agent = raw as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...defaults, ...agent };
+  if (isPlainObject(agent.env) && defaults.env) merged.env = { ...defaults.env, ...agent.env };
+  if (isPlainObject(agent.prompt) && defaults.prompt) {
+    const prompt = agent.prompt;
+    merged.prompt = { ...defaults.prompt, ...prompt };
+    if (isPlainObject(prompt.vars) && defaults.prompt.vars) merged.prompt = { ...(merged.prompt as object), vars: { ...defaults.prompt.vars, ...prompt.vars } };
+    // An agent's own template replaces an inherited templateFile, and the reverse.
+    if ('template' in prompt && !('templateFile' in prompt)) delete (merged.prompt as Record<string, unknown>).templateFile;
+    if ('templateFile' in prompt && !('template' in prompt)) delete (merged.prompt as Record<string, unknown>).template;
+  }
+  return merged;
+}
+
+function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, label: string, file: string | undefined): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.length > 0 ? ` field "${issue.path.join('.')}":` : '';
+  const agent = label.startsWith('agent "') ? label.slice(7, label.indexOf('"', 7)) : undefined;
+  throw new ConfigError(`${where(file)}${label}:${field} ${issueMessage(issue)}`, { agent, file });
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return issue.message;
+}
+
+function agentLabel(raw: unknown, index: number): string {
+  const name = isPlainObject(raw) && typeof raw.name === 'string' && raw.name !== '' ? raw.name : undefined;
+  return name === undefined ? `agents[${index}]` : `agent "${name}" (agents[${index}])`;
+}
+
+function where(file: string | undefined): string {
+  return file === undefined ? '' : `${file}: `;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'string' ? `the string ${JSON.stringify(v.slice(0, 40))}` : typeof v;
+}
+
+export function isResolvedAgent(agent: unknown): agent is ResolvedAgent {
+  return typeof agent === 'object' && agent !== null && RESOLVED in agent;
+}
