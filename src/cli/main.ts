@@ -1,0 +1,62 @@
+/**
+ * The `spawnpool` command. Exit codes: 0 success, 1 agents failed (below
+ * --min-success), 2 bad input (usage, agents file, options).
+ */
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../errors.ts';
+import { RUN_USAGE, runCommand } from './run.ts';
+import { UsageError } from './usage-error.ts';
+
+const USAGE = `Usage: spawnpool <command> [options]
+
+Commands:
+  run <agents.json>   spawn every agent of the file at once and report timings
+
+Run "spawnpool <command> --help" for a command's options.
+
+${RUN_USAGE}`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`spawnpool: unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError || isArgError(error)) {
+      process.stderr.write(`spawnpool ${name}: ${(error as Error).message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+/** node:util parseArgs reports unknown or malformed flags with these codes. */
+function isArgError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+/** Runs the CLI on this process's arguments and sets its exit code. */
+export async function runCli(): Promise<void> {
+  process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`spawnpool: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    return 70;
+  });
+}
+
+// Run when executed directly (tsx src/cli/main.ts); bin/spawnpool.js calls runCli() itself.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await runCli();

@@ -1,0 +1,213 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { AgentSpec, NamedRecord, SpawnOutcome } from '../../src/index.ts';
+import { agentScript, NODE, withSpawner, withTempDir } from '../helpers.ts';
+
+const sleeper = (name: string, ms: number, code = 0): AgentSpec => ({ name, command: NODE, args: [agentScript('sleep.mjs'), String(ms), name, String(code)] });
+
+describe('spawnBatch', () => {
+  it('yields spawn outcomes in completion order: a slow build does not hold back fast agents', async () => {
+    await withTempDir(async (root) => {
+      // The slow agent's prompt needs a large context: its build finishes last.
+      await writeFile(path.join(root, 'big.txt'), 'lorem ipsum dolor sit amet '.repeat(60_000));
+      await withSpawner({ root, workers: 2 }, async (spawner) => {
+        const batch = spawner.spawnBatch([
+          { name: 'slow', command: NODE, args: [agentScript('echo-sha256.mjs')], prompt: { template: '{{contextText}}', context: ['big.txt'] } },
+          sleeper('fast-1', 0),
+          sleeper('fast-2', 0),
+        ]);
+        const order: string[] = [];
+        for await (const o of batch) order.push(o.name);
+        expect(order).toHaveLength(3);
+        expect(order.at(-1)).toBe('slow');
+        expect((await batch.results).map((r) => r.name)).toEqual(['slow', 'fast-1', 'fast-2']);
+      });
+    });
+  });
+
+  it('reports an agent as spawned before it exits: a long-running agent does not delay the iterator', async () => {
+    await withSpawner({}, async (spawner) => {
+      const batch = spawner.spawnBatch([sleeper('long', 30_000), sleeper('short', 0)]);
+      const seen: SpawnOutcome[] = [];
+      for await (const o of batch) seen.push(o);
+      // Both spawn outcomes arrived although "long" is still running.
+      expect(seen.map((o) => o.ok)).toEqual([true, true]);
+      const long = seen.find((o) => o.name === 'long')!;
+      let settled = false;
+      void long.result.then(() => (settled = true));
+      await seen.find((o) => o.name === 'short')!.result;
+      expect(settled).toBe(false);
+      long.abort();
+      const result = await long.result;
+      expect(result.stage).toBe('aborted');
+    });
+  });
+
+  it('delivers the prompt bytes intact: the child hashes its stdin and the hash matches', async () => {
+    await withTempDir(async (root) => {
+      await writeFile(path.join(root, 'ctx.md'), '# Ünïcödé context\n' + 'Zeile mit Umlauten äöü — and emoji 🚀\n'.repeat(2000));
+      await withSpawner({ root }, async (spawner) => {
+        const batch = spawner.spawnBatch([
+          { name: 'hasher', command: NODE, args: [agentScript('echo-sha256.mjs')], prompt: { template: 'Hello {{agent}} <&>\n{{contextText}}', context: ['ctx.md'] } },
+        ]);
+        const [result] = await batch.results;
+        const outcome = (await collect(batch))[0];
+        const [hash, bytes] = result!.stdout.trim().split(' ');
+        expect(result!.ok).toBe(true);
+        expect(hash).toBe(outcome!.prompt!.sha256);
+        expect(Number(bytes)).toBe(outcome!.prompt!.bytes);
+        expect(outcome!.prompt!.bytes).toBeGreaterThan(50_000);
+      });
+    });
+  });
+
+  it('builds prompts on a worker thread, as the BUILD records written by the worker show', async () => {
+    await withSpawner({}, async (spawner) => {
+      const records: NamedRecord[] = [];
+      spawner.metrics.subscribe((r) => records.push(r));
+      const batch = spawner.spawnBatch([1, 2, 3, 4].map((i) => ({ name: `a${i}`, command: NODE, args: [agentScript('echo-sha256.mjs')], prompt: { template: `prompt ${i}` } })));
+      const outcomes = await collect(batch);
+      await batch.results;
+      spawner.metrics.drain();
+      const builds = records.filter((r) => r.stage === 'build');
+      expect(builds).toHaveLength(4);
+      for (const b of builds) expect(b.writerThreadId).toBeGreaterThan(0);
+      for (const o of outcomes) expect(o.prompt!.builtOnThread).toBeGreaterThan(0);
+      // SPAWN and EXIT records come from the main thread (threadId 0).
+      expect(records.filter((r) => r.stage !== 'build').every((r) => r.writerThreadId === 0)).toBe(true);
+    });
+  });
+
+  it('fails each kind of agent alone, with a typed error naming it, while the rest succeed', async () => {
+    await withSpawner({}, async (spawner) => {
+      const batch = spawner.spawnBatch([
+        sleeper('good-1', 0),
+        { name: 'missing', command: 'spawnpool-no-such-command' },
+        { name: 'bad-context', command: NODE, args: ['-e', ''], prompt: { template: 'x', context: ['../../../../etc/passwd'] } },
+        sleeper('exits-2', 0, 2),
+        { name: 'hangs', command: NODE, args: [agentScript('sleep.mjs'), '60000'], timeoutMs: 200, killGraceMs: 100 },
+        { name: 'never-ready', command: NODE, args: [agentScript('sleep.mjs'), '0', 'hello'], ready: { stdout: '^READY' } },
+        sleeper('good-2', 0),
+      ]);
+      const results = await batch.results;
+      const byName = Object.fromEntries(results.map((r) => [r.name, r]));
+      expect(byName['good-1']!.ok).toBe(true);
+      expect(byName['good-2']!.ok).toBe(true);
+      expect([byName.missing!.stage, byName.missing!.error?.code]).toEqual(['spawn', 'E_ENOENT']);
+      expect([byName['bad-context']!.stage, byName['bad-context']!.error?.code]).toEqual(['build', 'E_CONTEXT_ESCAPE']);
+      expect([byName['exits-2']!.stage, byName['exits-2']!.error?.code, byName['exits-2']!.exitCode]).toEqual(['run', 'E_EXIT', 2]);
+      expect([byName.hangs!.stage, byName.hangs!.error?.code, byName.hangs!.timedOut]).toEqual(['timeout', 'E_TIMEOUT', true]);
+      expect([byName['never-ready']!.stage, byName['never-ready']!.error?.code]).toEqual(['spawn', 'E_READY']);
+      for (const r of results.filter((x) => !x.ok)) {
+        expect(r.error!.agent).toBe(r.name);
+        expect(r.error!.message).toContain(`"${r.name}"`);
+      }
+      const summary = await batch.summary;
+      expect(summary).toMatchObject({ total: 7, succeeded: 4, failed: 3, ok: false });
+    });
+  });
+
+  it('counts an agent as spawned at its ready line when `ready` is set', async () => {
+    await withSpawner({}, async (spawner) => {
+      const batch = spawner.spawnBatch([
+        { name: 'banner', command: NODE, args: ['-e', 'setTimeout(() => console.log("READY now"), 150); setTimeout(() => {}, 300)'], ready: { stdout: '^READY' } },
+        sleeper('plain', 0),
+      ]);
+      const outcomes = await collect(batch);
+      const banner = outcomes.find((o) => o.name === 'banner')!;
+      const plain = outcomes.find((o) => o.name === 'plain')!;
+      expect(banner.ok).toBe(true);
+      // Not a timing claim: the agent cannot print before its 150 ms timer fires.
+      expect(banner.timings.launchMs).toBeGreaterThanOrEqual(150);
+      expect(outcomes.indexOf(plain)).toBeLessThan(outcomes.indexOf(banner));
+      expect((await batch.results).every((r) => r.ok)).toBe(true);
+    });
+  });
+
+  it('sequential mode starts the next agent only once the previous one has spawned', async () => {
+    await withSpawner({}, async (spawner) => {
+      const batch = spawner.spawnBatch(
+        [1, 2, 3].map((i) => ({ name: `s${i}`, command: NODE, args: ['-e', 'setTimeout(() => console.log("READY"), 50)'], ready: { stdout: 'READY' } })),
+        { mode: 'sequential' },
+      );
+      const outcomes = await collect(batch);
+      expect(outcomes.map((o) => o.name)).toEqual(['s1', 's2', 's3']);
+      for (let i = 1; i < outcomes.length; i++) {
+        // Each agent's queue wait covers the whole spawn of the one before.
+        expect(outcomes[i]!.timings.queueMs).toBeGreaterThanOrEqual(outcomes[i - 1]!.timings.spawnMs);
+      }
+      await batch.results;
+    });
+  });
+
+  it('respects the concurrency bound on agents in flight', async () => {
+    await withSpawner({}, async (spawner) => {
+      const batch = spawner.spawnBatch(
+        Array.from({ length: 6 }, (_, i) => sleeper(`c${i}`, 100)),
+        { concurrency: 2 },
+      );
+      let running = 0;
+      let peak = 0;
+      const done: Promise<void>[] = [];
+      for await (const o of batch) {
+        running++;
+        peak = Math.max(peak, running);
+        done.push(o.result.then(() => void running--));
+      }
+      await Promise.all(done);
+      expect(peak).toBeLessThanOrEqual(2);
+      expect((await batch.results).every((r) => r.ok)).toBe(true);
+    });
+  });
+
+  it('minSuccess makes a degraded batch ok, and is validated', async () => {
+    await withSpawner({}, async (spawner) => {
+      const agents = [sleeper('ok', 0), { name: 'missing', command: 'spawnpool-no-such-command' }];
+      const batch = spawner.spawnBatch(agents, { minSuccess: 1 });
+      expect(await batch.summary).toMatchObject({ succeeded: 1, failed: 1, minSuccess: 1, ok: true });
+      await batch.results;
+      expect(() => spawner.spawnBatch(agents, { minSuccess: 3 })).toThrow(/minSuccess.*from 0 to 2.*`3`/);
+    });
+  });
+
+  it('rejects a bad spec before spawning anything, naming the agent and field', async () => {
+    await withSpawner({}, async (spawner) => {
+      expect(() => spawner.spawnBatch([sleeper('fine', 0), { name: 'typo', command: NODE, timeoutMS: 5 } as unknown as AgentSpec])).toThrow(/agent "typo".*unknown field "timeoutMS"/);
+      // Nothing ran: the ring holds no record.
+      expect(spawner.metrics.snapshot().written).toBe(0);
+    });
+  });
+
+  it('the batch summary agrees with the SPAWN records in the ring', async () => {
+    await withSpawner({}, async (spawner) => {
+      const spawnRecords: NamedRecord[] = [];
+      spawner.metrics.subscribe((r) => r.stage === 'spawn' && spawnRecords.push(r));
+      const batch = spawner.spawnBatch(Array.from({ length: 5 }, (_, i) => sleeper(`r${i}`, 0)));
+      const summary = await batch.summary;
+      await batch.results;
+      spawner.metrics.drain();
+      const durations = spawnRecords.filter((r) => r.batchId === summary.batchId && r.ok).map((r) => r.durationMs);
+      expect(durations).toHaveLength(5);
+      expect(summary.maxMs).toBe(Math.max(...durations));
+      expect(summary.minMs).toBe(Math.min(...durations));
+      expect(summary.p95Ms).toBeUndefined();
+    });
+  });
+
+  it('spawnBatch after close() is a clear error', async () => {
+    let closed: import('../../src/index.ts').Spawner | undefined;
+    await withSpawner({}, async (spawner) => {
+      closed = spawner;
+    });
+    expect(() => closed!.spawnBatch([sleeper('late', 0)])).toThrow(expect.objectContaining({ code: 'E_CLOSED' }));
+  });
+});
+
+function collect(batch: AsyncIterable<SpawnOutcome>): Promise<SpawnOutcome[]> {
+  return (async () => {
+    const all: SpawnOutcome[] = [];
+    for await (const o of batch) all.push(o);
+    return all;
+  })();
+}

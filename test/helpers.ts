@@ -1,0 +1,35 @@
+/** Shared by the tests: fixture paths and a spawner that is always closed. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Spawner, type SpawnerOptions } from '../src/index.ts';
+
+export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+export const AGENTS = path.join(FIXTURES, 'agents');
+export const NODE = process.execPath;
+
+export function agentScript(name: string): string {
+  return path.join(AGENTS, name);
+}
+
+/** Runs `fn` with a fresh spawner and closes it whatever happens. */
+export async function withSpawner<T>(options: SpawnerOptions, fn: (spawner: Spawner) => Promise<T>): Promise<T> {
+  const spawner = new Spawner({ workers: 2, ...options });
+  try {
+    await spawner.ready;
+    return await fn(spawner);
+  } finally {
+    await spawner.close();
+  }
+}
+
+/** A private temp folder, removed after `fn`. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'spawnpool-test-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
