@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = ['--import', 'tsx', `${ROOT}src/cli/main.ts`];
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('spawnpool run', () => {
+  it('prints the per-agent table, the summary and the window, and exits 1 when an agent fails without --min-success', async () => {
+    const { code, stdout } = await cli(['run', 'examples/agents.json']);
+    expect(code).toBe(1);
+    for (const column of ['queue ms', 'build ms', 'launch ms', 'spawn ms', 'pid']) expect(stdout).toContain(column);
+    expect(stdout).toMatch(/^summarizer\s+ok\s+\d+/m);
+    expect(stdout).toMatch(/^flaky\s+failed:run/m);
+    expect(stdout).toMatch(/batch 1: 4\/4 spawned .* 3\/4 succeeded \(need 4\)/);
+    expect(stdout).toMatch(/window .* p95 n\/a/);
+    expect(stdout).toContain('flaky: [E_EXIT] Agent "flaky" exited with code 3');
+  });
+
+  it('--sequential --json prints one object with batch, agents and window', async () => {
+    const { code, stdout } = await cli(['run', 'examples/agents.json', '--sequential', '--json', '--min-success', '3']);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { batch: { mode: string; total: number }; agents: { name: string; timings: Record<string, number> }[]; window: { count: number; written: number } };
+    expect(report.batch).toMatchObject({ mode: 'sequential', total: 4 });
+    expect(report.agents.map((a) => a.name)).toEqual(['summarizer', 'reviewer', 'planner', 'flaky']);
+    for (const a of report.agents) expect(Object.keys(a.timings).sort()).toEqual(['buildMs', 'launchMs', 'queueMs', 'spawnMs']);
+    expect(report.window.count).toBe(4);
+    // 4 BUILD + 4 SPAWN + 4 EXIT records.
+    expect(report.window.written).toBe(12);
+  });
+
+  it('exits 2 with a message naming the flag for bad usage', async () => {
+    expect(await cli(['run'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected exactly one agents file') });
+    expect(await cli(['run', 'examples/agents.json', '--concurrency', '0'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--concurrency') });
+    expect(await cli(['frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "frobnicate"') });
+  });
+});
