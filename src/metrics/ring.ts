@@ -43,12 +43,16 @@
  * A writer takes a ticket `t` with `Atomics.add` on the claim cursor; its slot
  * is `t & (capacity - 1)`. It locks the slot (CAS state 0→1), refuses to
  * overwrite a newer ticket, stores `seq = t`, writes the payload with plain
- * typed-array stores, then the checksum, then releases (`state = 0`).
+ * typed-array stores, then the checksum (of `t` and the values it meant to
+ * write, never re-read from the slot), then adds to the committed totals and
+ * releases (`state = 0`). A write refused because the slot holds a newer
+ * ticket still counts in the totals: they count every record written,
+ * whatever the window keeps.
  * Float64 words cannot be stored atomically, so the reader uses the slot as a
- * seqlock: it loads state and seq, copies the payload, loads seq and state
- * again; the copy is valid only if both loads saw `state == 0` and
- * `seq == expected ticket` and the checksum matches. Tickets are compared with
- * 32-bit modular arithmetic (`(a - b) | 0`), so the cursors may wrap.
+ * seqlock: it loads state and seq, copies the checksum and payload, loads seq
+ * and state again; the copy is valid only if both loads saw `state == 0` and
+ * `seq == expected ticket` and the checksum of the copy matches. Tickets are
+ * compared with 32-bit modular arithmetic (`(a - b) | 0`), so the cursors may wrap.
  *
  * A writer that finds a slot locked for too long assumes its holder died
  * mid-write (a worker terminated by its resource limits) and takes the slot
@@ -111,7 +115,7 @@ export interface RingCounters {
   invalid: number;
   /** Records claimed but not yet committed, or not yet drained. */
   pending: number;
-  /** Committed records per stage and outcome, straight from the header atomics. */
+  /** Records written per stage and outcome (kept by the window or not), straight from the header atomics. */
   totals: Record<'build' | 'spawn' | 'exit', { ok: number; failed: number }>;
 }
 
@@ -132,7 +136,6 @@ export class MetricsRing {
   readonly buffer: SharedArrayBuffer;
   readonly capacity: number;
   readonly #i32: Int32Array;
-  readonly #f64: Float64Array;
   readonly #mask: number;
   // Reader state; meaningful only on the one view that drains.
   // #cursor: next ticket to read. #lastClaim: claim cursor at the previous drain.
@@ -142,11 +145,15 @@ export class MetricsRing {
   #read = 0;
   #dropped = 0;
   #invalid = 0;
+  // Scratch slot images (word 0..15 of a slot), one for write, one for drain.
+  readonly #wI32 = new Int32Array(SLOT_WORDS);
+  readonly #wF64 = new Float64Array(this.#wI32.buffer);
+  readonly #rI32 = new Int32Array(SLOT_WORDS);
+  readonly #rF64 = new Float64Array(this.#rI32.buffer);
 
   private constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
     this.#i32 = new Int32Array(buffer);
-    this.#f64 = new Float64Array(buffer);
     if (this.#i32[H_MAGIC] !== MAGIC) throw new TypeError('not a spawnpool metrics ring (bad magic)');
     this.capacity = this.#i32[H_CAPACITY]!;
     this.#mask = this.capacity - 1;
@@ -190,6 +197,8 @@ export class MetricsRing {
   /** Appends one record. Safe from any thread, never blocks on the reader. */
   write(r: MetricRecord): void {
     const i32 = this.#i32;
+    const stage = STAGE[r.stage];
+    const total = H_TOTALS + (stage - 1) * 2 + (r.ok ? 0 : 1);
     // SeqCst read-modify-write: every writer gets a distinct ticket.
     const ticket = Atomics.add(i32, H_CLAIM, 1) >>> 0;
     const base = HEADER_BYTES / 4 + (ticket & this.#mask) * SLOT_WORDS;
@@ -202,6 +211,8 @@ export class MetricsRing {
     const held = Atomics.load(i32, base + S_SEQ) >>> 0;
     if (((held - ticket) | 0) > 0) {
       // A writer one lap ahead got here first; the reader will count ours as dropped.
+      // The totals still count it: they do not depend on what the window keeps.
+      Atomics.add(i32, total, 1);
       Atomics.store(i32, base + S_STATE, 0);
       return;
     }
@@ -209,22 +220,26 @@ export class MetricsRing {
     // sees the seq change on its re-check.
     Atomics.store(i32, base + S_SEQ, ticket | 0);
 
-    const stage = STAGE[r.stage];
-    i32[base + S_AGENT] = r.agentId;
-    i32[base + S_BATCH] = r.batchId;
-    i32[base + S_KIND] = stage | ((r.ok ? 1 : 0) << 8) | ((r.errorCode & 0xffff) << 16);
-    i32[base + S_THREAD] = r.writerThreadId;
-    i32[base + S_PID] = r.pid;
-    const f = (base >> 1);
-    this.#f64[f + F_TIMESTAMP] = r.timestamp;
-    this.#f64[f + F_DURATION] = r.durationMs;
-    this.#f64[f + F_DETAIL] = r.detailMs;
-    i32[base + 14] = 0;
-    i32[base + 15] = 0;
-    i32[base + S_CHECKSUM] = checksum(i32, base, ticket);
+    // The payload is encoded in a private image and the checksum computed from
+    // it, not re-read from the slot: a writer that took over a stale lock may
+    // share the slot with its holder, and the checksum must bind this writer's
+    // values to `seq`, not whatever mix the slot holds by then.
+    const w = this.#wI32;
+    w[S_AGENT] = r.agentId;
+    w[S_BATCH] = r.batchId;
+    w[S_KIND] = stage | ((r.ok ? 1 : 0) << 8) | ((r.errorCode & 0xffff) << 16);
+    w[S_THREAD] = r.writerThreadId;
+    w[S_PID] = r.pid;
+    this.#wF64[F_TIMESTAMP] = r.timestamp;
+    this.#wF64[F_DURATION] = r.durationMs;
+    this.#wF64[F_DETAIL] = r.detailMs;
+    w[14] = 0;
+    w[15] = 0;
+    for (let i = S_AGENT; i < SLOT_WORDS; i++) i32[base + i] = w[i]!;
+    i32[base + S_CHECKSUM] = checksum(w, 0, ticket);
 
     // SeqCst RMW: exact per-stage totals, independent of what the window keeps.
-    Atomics.add(i32, H_TOTALS + (stage - 1) * 2 + (r.ok ? 0 : 1), 1);
+    Atomics.add(i32, total, 1);
     // SeqCst store (release): commits the payload for a reader that loads state == 0 and seq == ticket.
     Atomics.store(i32, base + S_STATE, 0);
   }
@@ -245,6 +260,7 @@ export class MetricsRing {
 
     let r = this.#cursor;
     let visited = 0;
+    const copy = this.#rI32;
     while (r !== claim) {
       const behind = (claim - r) >>> 0;
       if (behind > cap) {
@@ -266,20 +282,22 @@ export class MetricsRing {
       }
       if (age < 0 || state1 !== 0) break; // claimed, not committed yet
 
-      const record = decode(i32, this.#f64, base);
-      const sum = i32[base + S_CHECKSUM]! >>> 0;
-      const expected = checksum(i32, base, r) >>> 0;
+      // Copy checksum and payload once; everything below checks and decodes the copy.
+      for (let i = S_CHECKSUM; i < SLOT_WORDS; i++) copy[i] = i32[base + i]!;
       // SeqCst re-loads: anything a writer changed while we copied shows here.
       const seq2 = Atomics.load(i32, base + S_SEQ) >>> 0;
       const state2 = Atomics.load(i32, base + S_STATE);
       r = (r + 1) >>> 0;
-      if (seq2 !== seq1 || state2 !== 0 || sum !== expected || record === undefined) {
+      const record = decode(copy, this.#rF64, 0);
+      if (seq2 !== seq1 || state2 !== 0 || copy[S_CHECKSUM] !== checksum(copy, 0, seq1) || record === undefined) {
         this.#dropped++;
         this.#invalid++;
         continue;
       }
       this.#read++;
       visited++;
+      // Saved before the callback: if `visit` throws, what was handed out stays read.
+      this.#cursor = r;
       visit(record);
     }
     this.#cursor = r;
