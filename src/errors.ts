@@ -25,6 +25,9 @@ export const ERROR_CODES = {
   E_ARG_TOO_LONG: 16,
   E_READY: 17,
   E_LAUNCHER: 18,
+  E_HISTORY_SCHEMA: 19,
+  E_HISTORY_CORRUPT: 20,
+  E_HISTORY_IO: 21,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -99,6 +102,24 @@ export class SpawnError extends SpawnpoolError {
     super(code, message, details);
     this.timedOut = code === 'E_TIMEOUT';
     this.isAborted = code === 'E_ABORTED' || code === 'E_CLOSED';
+  }
+}
+
+/**
+ * The history database cannot be used: E_HISTORY_SCHEMA (written by a newer
+ * spawnpool, or not a spawnpool history), E_HISTORY_CORRUPT (damaged or not
+ * SQLite), E_HISTORY_IO (cannot open, locked past the busy timeout, disk
+ * full). The file is left as it was.
+ */
+export class HistoryError extends SpawnpoolError {
+  /** Path of the database file. */
+  readonly file: string;
+  /** SQLite's own code (e.g. SQLITE_NOTADB), when SQLite raised it. */
+  readonly sqliteCode: string | undefined;
+  constructor(code: 'E_HISTORY_SCHEMA' | 'E_HISTORY_CORRUPT' | 'E_HISTORY_IO', message: string, details: { file: string; sqliteCode?: string | undefined; cause?: unknown }) {
+    super(code, message, { cause: details.cause });
+    this.file = details.file;
+    this.sqliteCode = details.sqliteCode;
   }
 }
 

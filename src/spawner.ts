@@ -7,11 +7,17 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Batch } from './batch/batch.ts';
 import type { BatchOptions } from './batch/types.ts';
+import type { Meter } from '@opentelemetry/api';
+import type { Registry } from 'prom-client';
 import { ConfigError, SpawnError } from './errors.ts';
-import { DirectLauncher } from './launch/direct-launcher.ts';
+import { OtelExporter } from './export/otel.ts';
+import { History, type HistoryOptions } from './history/history.ts';
+import { selectLauncher, type LauncherChoice } from './launch/select-launcher.ts';
 import type { Launcher } from './launch/types.ts';
+import { isPowerOfTwo } from './metrics/ring.ts';
 import { SpawnerMetrics } from './metrics/spawner-metrics.ts';
 import { BuildPool } from './pool/build-pool.ts';
+import { preflightAgents } from './spec/preflight.ts';
 import { isResolvedAgent, resolveAgents, type ResolvedAgent } from './spec/resolve.ts';
 import type { AgentSpec } from './spec/schema.ts';
 
@@ -30,14 +36,31 @@ export interface SpawnerOptions {
   concurrency?: number;
   /** V8 heap limits per build worker. */
   workerResourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
-  /** A custom launcher (tests, helper processes). Default: launch from this process. */
-  launcher?: Launcher;
+  /**
+   * How agents are forked. 'direct': from this process (each fork copies this process's page tables,
+   * so it slows as the host grows, and blocks its event loop); 'helper': from small helper processes;
+   * 'auto': helper once this process's RSS is above AUTO_HELPER_RSS_BYTES, else direct; or your own Launcher.
+   * Default: the SPAWNPOOL_LAUNCHER environment variable if set, else 'auto'.
+   */
+  launcher?: LauncherChoice;
+  /** Helper processes to spread launches over (launcher 'helper' or 'auto'). Default 1. */
+  helpers?: number;
+  /** Keep Prometheus metrics (`metrics.prometheus()`). false skips loading prom-client. Default true. */
+  prometheus?: boolean;
+  /** A prom-client Registry for this spawner's metrics (one per spawner). Default: a new Registry. */
+  prometheusRegistry?: Registry;
+  /** An OpenTelemetry Meter to record the same instruments on. */
+  meter?: Meter;
+  /** Record every batch and agent outcome in a SQLite file (`spawner.history`). */
+  history?: HistoryOptions;
 }
 
 export class Spawner {
   /** Window statistics and ring counters of this spawner. */
   readonly metrics: SpawnerMetrics;
   readonly root: string;
+  /** The spawn history, when the `history` option was given; closed by `close()`. */
+  readonly history: History | undefined;
   /**
    * Settles once every build worker has started and loaded the tokenizer (and
    * the custom builder). Batches may start before; awaiting it keeps worker
@@ -47,6 +70,9 @@ export class Spawner {
   readonly #pool: BuildPool;
   readonly #launcher: Launcher;
   readonly #concurrency: number;
+  // A custom builder makes the prompts (pre-flight then assumes nothing about templates).
+  readonly #customBuilder: boolean;
+  readonly #otel: OtelExporter | undefined;
   // Batches not yet fully exited; close() stops them.
   readonly #live = new Set<Batch>();
   #nextBatchId = 1;
@@ -60,18 +86,26 @@ export class Spawner {
     this.#concurrency = checkConcurrency(options.concurrency ?? Number.POSITIVE_INFINITY);
     const windowSize = options.windowSize ?? 1000;
     const ringCapacity = options.ringCapacity ?? Math.max(8192, nextPowerOfTwo(windowSize));
+    if (!isPowerOfTwo(ringCapacity)) {
+      throw new ConfigError(`Expected the \`ringCapacity\` option to be a power of two, got \`${String(ringCapacity)}\``);
+    }
     if (ringCapacity < windowSize) {
       throw new ConfigError(`Expected the \`ringCapacity\` option (${ringCapacity}) to be at least the window size (${windowSize})`);
     }
     try {
-      this.metrics = new SpawnerMetrics({ ringCapacity, windowSize });
+      this.metrics = new SpawnerMetrics({ ringCapacity, windowSize, prometheus: options.prometheus === false ? false : (options.prometheusRegistry ?? true) });
     } catch (error) {
       throw new ConfigError((error as Error).message, { cause: error });
     }
+    // Opened before any worker or helper process exists: a bad history file then leaks nothing.
+    this.history = options.history === undefined ? undefined : History.open(options.history);
+    this.history?.recordFrom(this.metrics);
+    this.#otel = options.meter === undefined ? undefined : new OtelExporter(this.metrics, options.meter);
     this.root = path.resolve(options.root ?? process.cwd());
     const builder = options.builder === undefined ? undefined : toUrl(options.builder);
+    this.#customBuilder = builder !== undefined;
+    this.#launcher = selectLauncher(options.launcher, options.helpers);
     this.#pool = new BuildPool({ workers, ring: this.metrics.ring.buffer, builder, resourceLimits: options.workerResourceLimits });
-    this.#launcher = options.launcher ?? new DirectLauncher();
     this.ready = this.#pool.warmUp(workers);
   }
 
@@ -86,7 +120,8 @@ export class Spawner {
    */
   spawnBatch(agents: readonly (AgentSpec | ResolvedAgent)[], options: BatchOptions = {}): Batch {
     if (this.#closed) throw new SpawnError('E_CLOSED', 'spawnBatch() called after close(): create a new Spawner');
-    const resolved = agents.every(isResolvedAgent) ? ([...agents] as ResolvedAgent[]) : resolveAgents(agents);
+    // An empty list goes through resolveAgents too, which refuses it (`[].every()` is true).
+    const resolved = agents.length > 0 && agents.every(isResolvedAgent) ? ([...agents] as ResolvedAgent[]) : resolveAgents(agents);
     const concurrency = checkConcurrency(options.concurrency ?? this.#concurrency);
     const minSuccess = options.minSuccess ?? resolved.length;
     if (!Number.isInteger(minSuccess) || minSuccess < 0 || minSuccess > resolved.length) {
@@ -104,9 +139,30 @@ export class Spawner {
       minSuccess,
       signal: options.signal,
     });
+    this.history?.track(batch);
     this.#live.add(batch);
     void batch.results.then(() => this.#live.delete(batch));
     return batch;
+  }
+
+  /**
+   * Checks what the specs point at on disk before anything starts: template
+   * and context files exist under the root (no symlink leading out),
+   * templates parse, arguments fit the OS limits. `spawnBatch` cannot (it is
+   * synchronous) and would fail such an agent alone, at build or spawn, with
+   * the rest of the batch running: call this first when bad input must start
+   * nothing. Returns the validated agents, ready for `spawnBatch`.
+   *
+   * @throws ConfigError naming the agent and the field (and `file`, if given).
+   * @example
+   * const agents = await spawner.preflight(specs);
+   * const batch = spawner.spawnBatch(agents);
+   */
+  async preflight(agents: readonly (AgentSpec | ResolvedAgent)[], options: { root?: string; file?: string } = {}): Promise<ResolvedAgent[]> {
+    const resolved = agents.length > 0 && agents.every(isResolvedAgent) ? ([...agents] as ResolvedAgent[]) : resolveAgents(agents);
+    const root = options.root === undefined ? this.root : path.resolve(options.root);
+    await preflightAgents(resolved, { root, file: options.file, customBuilder: this.#customBuilder });
+    return resolved;
   }
 
   /** Stops every running batch (agents fail as `aborted`, code E_CLOSED), then frees the workers. Idempotent. */
@@ -117,6 +173,8 @@ export class Spawner {
       await this.#launcher.close();
       await this.#pool.close();
       this.metrics.drain();
+      this.#otel?.close();
+      await this.history?.close();
     })();
     return this.#closed;
   }

@@ -3,14 +3,18 @@
  * --min-success), 2 bad input (usage, agents file, options).
  */
 import { pathToFileURL } from 'node:url';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, HistoryError } from '../errors.ts';
+import { cleanupCommand } from './cleanup.ts';
 import { RUN_USAGE, runCommand } from './run.ts';
+import { statsCommand } from './stats.ts';
 import { UsageError } from './usage-error.ts';
 
 const USAGE = `Usage: spawnpool <command> [options]
 
 Commands:
   run <agents.json>   spawn every agent of the file at once and report timings
+  stats               spawn latency and success rates from the history database
+  cleanup             delete old history (--older-than 30d) and check the file
 
 Run "spawnpool <command> --help" for a command's options.
 
@@ -20,6 +24,8 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
+  stats: statsCommand,
+  cleanup: cleanupCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -36,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command(rest);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UsageError || isArgError(error)) {
+    if (error instanceof ConfigError || error instanceof HistoryError || error instanceof UsageError || isArgError(error)) {
       process.stderr.write(`spawnpool ${name}: ${(error as Error).message}\n`);
       return 2;
     }

@@ -8,8 +8,10 @@ import type { AgentResult, BatchSummary, SpawnOutcome } from '../batch/types.ts'
 import type { MetricsSnapshot } from '../metrics/spawner-metrics.ts';
 import { Spawner } from '../spawner.ts';
 import { loadAgentsFile } from '../spec/load.ts';
+import { preflightAgents } from '../spec/preflight.ts';
 import { ms, pct, table } from './format.ts';
 import { startProgress } from './progress.ts';
+import { startTelemetry, telemetrySpawnerOptions, TELEMETRY_OPTIONS, TELEMETRY_USAGE, type Telemetry } from './telemetry.ts';
 import { intFlag, UsageError } from './usage-error.ts';
 
 export const RUN_USAGE = `Usage: spawnpool run <agents.json> [options]
@@ -22,6 +24,7 @@ Options:
   --root DIR         folder prompt files must stay under (default: the agents file's folder)
   --ring-capacity N  metric ring slots, a power of two (default 8192)
   --json             print one JSON object { batch, agents, window } instead of tables
+${TELEMETRY_USAGE}
   -h, --help         show this help`;
 
 /** One agent as the CLI reports it: spawn outcome and result together. */
@@ -55,6 +58,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       'ring-capacity': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      ...TELEMETRY_OPTIONS,
     },
   });
   if (values.help) {
@@ -67,13 +71,19 @@ export async function runCommand(argv: string[]): Promise<number> {
   const ringCapacity = intFlag('ring-capacity', values['ring-capacity'], 0);
 
   const loaded = await loadAgentsFile(positionals[0]!);
+  // The files the agents name and their argument sizes, checked before any worker or agent starts: bad input starts nothing.
+  await preflightAgents(loaded.agents, { root: values.root ?? loaded.baseDir, file: positionals[0] });
   const minSuccess = intFlag('min-success', values['min-success'], 0, loaded.agents.length) ?? loaded.agents.length;
+  const telemetryOptions = telemetrySpawnerOptions(values);
   const spawner = new Spawner({
+    ...telemetryOptions,
     root: values.root ?? loaded.baseDir,
     ...(workers === undefined ? {} : { workers }),
     ...(ringCapacity === undefined ? {} : { ringCapacity }),
   });
+  let telemetry: Telemetry | undefined;
   try {
+    telemetry = await startTelemetry(spawner, values);
     // Worker start-up (thread + tokenizer tables) is paid once per spawner; keep it out of the batch's figures.
     await spawner.ready;
     const batch = spawner.spawnBatch(loaded.agents, {
@@ -102,7 +112,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     else process.stdout.write(`${render(agents, summary, window, succeeded, minSuccess)}\n`);
     return succeeded >= minSuccess ? 0 : 1;
   } finally {
+    // The spawner first: closing it writes the history and drains the last records to the JSON lines file.
     await spawner.close();
+    await telemetry?.close();
   }
 }
 

@@ -3,7 +3,9 @@
  * thread, keeps rolling windows per stage, and hands each record (with its
  * agent's name) to subscribers such as exporters and the history store.
  */
-import { errorCodeFromNumber, type ErrorCode } from '../errors.ts';
+import type { Registry } from 'prom-client';
+import { ConfigError, errorCodeFromNumber, type ErrorCode } from '../errors.ts';
+import { PrometheusExporter } from '../export/prometheus.ts';
 import { NameTable } from './names.ts';
 import type { MetricRecord, RecordStage } from './record.ts';
 import { MetricsRing, type RingCounters } from './ring.ts';
@@ -44,8 +46,11 @@ export class SpawnerMetrics {
   readonly #windows: Record<RecordStage, RollingWindow>;
   // Listeners run synchronously inside drain(); they must not throw into it.
   readonly #listeners = new Set<RecordListener>();
+  // undefined when Prometheus export is off (prom-client is then never loaded).
+  readonly #prometheus: PrometheusExporter | undefined;
 
-  constructor(options: { ringCapacity?: number; windowSize?: number; startCursor?: number } = {}) {
+  /** `prometheus`: true for a registry of its own, a Registry to use that one. Default off. */
+  constructor(options: { ringCapacity?: number; windowSize?: number; startCursor?: number; prometheus?: boolean | Registry } = {}) {
     this.windowSize = options.windowSize ?? DEFAULT_WINDOW_SIZE;
     const capacity = options.ringCapacity ?? DEFAULT_RING_CAPACITY;
     this.ring = MetricsRing.create({ capacity, ...(options.startCursor === undefined ? {} : { startCursor: options.startCursor }) });
@@ -54,6 +59,26 @@ export class SpawnerMetrics {
       spawn: new RollingWindow(this.windowSize),
       exit: new RollingWindow(this.windowSize),
     };
+    const prometheus = options.prometheus ?? false;
+    if (prometheus !== false) this.#prometheus = new PrometheusExporter(this, prometheus === true ? undefined : prometheus);
+  }
+
+  /**
+   * This spawner's metrics in the Prometheus text exposition format (drains
+   * the ring first). Rejects with a ConfigError when the spawner was created
+   * with `prometheus: false`.
+   *
+   * @example
+   * http.createServer(async (req, res) => res.end(await spawner.metrics.prometheus()));
+   */
+  async prometheus(): Promise<string> {
+    if (this.#prometheus === undefined) throw new ConfigError('Prometheus export is off for this spawner: create it without `prometheus: false`');
+    return this.#prometheus.metrics();
+  }
+
+  /** The prom-client registry holding this spawner's metrics; undefined when Prometheus export is off. */
+  get prometheusRegistry(): Registry | undefined {
+    return this.#prometheus?.registry;
   }
 
   /** Subscribes to every record drained from now on. Returns the unsubscribe function. */

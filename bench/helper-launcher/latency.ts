@@ -1,0 +1,117 @@
+/**
+ * Spawn latency and main-thread event-loop delay of one small batch, direct
+ * vs helper, at one host size: interleaved runs (A B A B), warm-up discarded.
+ */
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { resolveAgents, Spawner, type ResolvedAgent } from '../../src/index.ts';
+import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
+import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
+import type { LaunchEvents, LaunchHandle, Launcher, LaunchRequest } from '../../src/launch/types.ts';
+
+export type Mode = 'direct' | 'helper';
+
+export interface ModeSamples {
+  /** Batch start to spawned, every agent of every measured run. */
+  spawnMs: number[];
+  /** Max event-loop delay of each measured run. */
+  eldMaxMs: number[];
+}
+
+export interface LevelResult {
+  hostRssMb: number;
+  helperRssMb: number;
+  /** The helper's first batch: its start (a fork of the host as it is now) included. */
+  helperColdMs: number;
+  direct: ModeSamples;
+  helper: ModeSamples;
+  /** Max event-loop delay while idle for as long as a helper batch took: the machine's noise floor. */
+  idleEldMaxMs: number[];
+}
+
+/**
+ * One spawner (one build worker: each spawner's worker adds ~90 MB from
+ * source, which would hide the small-host case) whose launcher is switched
+ * between direct and helper from run to run.
+ */
+class SwitchedLauncher implements Launcher {
+  readonly direct = new DirectLauncher();
+  readonly helper = new HelperLauncher();
+  use: Mode = 'direct';
+
+  launch(request: LaunchRequest, events: LaunchEvents): LaunchHandle {
+    return this[this.use].launch(request, events);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.direct.close(), this.helper.close()]);
+  }
+}
+
+export async function measureLevel(agentCount: number, runs: number): Promise<LevelResult> {
+  const agents = resolveAgents(Array.from({ length: agentCount }, (_, i) => ({ name: `true-${i}`, command: '/bin/true' })));
+  const launcher = new SwitchedLauncher();
+  const spawner = new Spawner({ workers: 1, launcher });
+  const batch = (mode: Mode) => {
+    launcher.use = mode;
+    return runBatch(spawner, agents);
+  };
+  try {
+    await spawner.ready;
+    const cold = await batch('helper');
+    await batch('direct');
+    const samples: Record<Mode, ModeSamples> = { direct: { spawnMs: [], eldMaxMs: [] }, helper: { spawnMs: [], eldMaxMs: [] } };
+    const idleEldMaxMs: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      for (const mode of ['direct', 'helper'] as const) {
+        const run = await batch(mode);
+        samples[mode].spawnMs.push(...run.spawnMs);
+        samples[mode].eldMaxMs.push(run.eldMaxMs);
+        if (mode === 'helper') idleEldMaxMs.push(await idleDelay(run.wallMs));
+      }
+    }
+    return { hostRssMb: mb(process.memoryUsage.rss()), helperRssMb: mb(rssOf(launcher.helper.pids[0])), helperColdMs: Math.max(...cold.spawnMs), ...samples, idleEldMaxMs };
+  } finally {
+    await spawner.close();
+  }
+}
+
+async function runBatch(spawner: Spawner, agents: ResolvedAgent[]): Promise<{ spawnMs: number[]; eldMaxMs: number; wallMs: number }> {
+  const delay = await startMonitor();
+  const started = performance.now();
+  const batch = spawner.spawnBatch(agents);
+  const spawnMs: number[] = [];
+  for await (const o of batch) {
+    if (!o.ok) throw o.error;
+    spawnMs.push(o.timings.spawnMs);
+  }
+  await batch.results;
+  delay.disable();
+  return { spawnMs, eldMaxMs: delay.max / 1e6, wallMs: performance.now() - started };
+}
+
+async function idleDelay(ms: number): Promise<number> {
+  const delay = await startMonitor();
+  await sleep(Math.max(1, ms));
+  delay.disable();
+  return delay.max / 1e6;
+}
+
+async function startMonitor(): Promise<IntervalHistogram> {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  // The monitor's timer runs only once the loop turns: a block in this very tick would go unseen.
+  while (delay.count === 0) await sleep(1);
+  return delay;
+}
+
+function rssOf(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return kb === undefined ? Number.NaN : Number(kb) * 1024;
+}
+
+export function mb(bytes: number): number {
+  return bytes / 2 ** 20;
+}

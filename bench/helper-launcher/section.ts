@@ -1,0 +1,51 @@
+/**
+ * One section of the helper benchmark, in a fresh process so that each host
+ * starts small and carries nothing from the previous section. Prints its
+ * result as one JSON line on stdout.
+ *
+ *   section.ts transport <runs>
+ *   section.ts fanout <variant> <agents> <concurrency>
+ *   section.ts level <target RSS bytes> <runs> <agents per batch>
+ */
+import { Ballast } from './ballast.ts';
+import { spawnpool, xargs, type FanoutVariant } from './fanout.ts';
+import { measureLevel } from './latency.ts';
+import { endToEnd, roundTrips } from './transport.ts';
+
+const [name, ...args] = process.argv.slice(2);
+const num = (i: number) => Number(args[i]);
+
+async function fanout(variant: string, agents: number, concurrency: number): Promise<{ name: string; rate: number; hostRssMb: number }> {
+  const v: FanoutVariant =
+    variant === 'xargs' ? xargs(agents, concurrency)
+    : variant === 'direct' ? spawnpool(agents, concurrency, 'direct')
+    : spawnpool(agents, concurrency, 'helper', Number(variant.replace('helper-', '')));
+  try {
+    await v.warmUp();
+    const hostRssMb = process.memoryUsage.rss() / 2 ** 20;
+    const ms = await v.run();
+    return { name: v.name, rate: (agents / ms) * 1000, hostRssMb };
+  } finally {
+    await v.close();
+  }
+}
+
+let result: unknown;
+switch (name) {
+  case 'transport':
+    result = { trips: await roundTrips(num(0)), e2e: await endToEnd(num(0)) };
+    break;
+  case 'fanout':
+    result = await fanout(args[0]!, num(1), num(2));
+    break;
+  case 'level': {
+    const ballast = new Ballast();
+    ballast.growTo(num(0));
+    result = await measureLevel(num(2), num(1));
+    ballast.release();
+    break;
+  }
+  default:
+    throw new Error(`unknown section ${String(name)}`);
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,0 +1,18 @@
+/** Small statistics for the helper benchmark: nearest-rank quantiles over raw samples. */
+import { quantileSorted } from 'simple-statistics';
+
+export function quantile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) return Number.NaN;
+  return quantileSorted([...samples].sort((a, b) => a - b), q);
+}
+
+export const median = (samples: readonly number[]) => quantile(samples, 0.5);
+
+export function fmt(n: number, digits = 1): string {
+  if (!Number.isFinite(n)) return 'n/a';
+  return n >= 100 ? n.toFixed(0) : n.toFixed(digits);
+}
+
+export function ratio(a: number, b: number): string {
+  return Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : 'n/a';
+}

@@ -1,0 +1,10 @@
+/** Every scenario, in the order a full run takes them. */
+import type { Scenario } from '../lib/types.ts';
+import { cpu8 } from './cpu-8.ts';
+import { cycles100 } from './cycles-100.ts';
+import { fanout2000 } from './fanout-2000.ts';
+import { ringScenario } from './ring.ts';
+import { seed3 } from './seed-3.ts';
+import { statsScenario } from './stats.ts';
+
+export const SCENARIOS: readonly Scenario[] = [seed3, cpu8, fanout2000, ringScenario, cycles100, statsScenario];

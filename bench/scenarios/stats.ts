@@ -1,0 +1,83 @@
+/**
+ * stats: what reading the metrics costs. `metrics.snapshot()` on full
+ * 1000-record windows, the library's `latencyStats()` (sort once, read each
+ * quantile), and, for reference, simple-statistics' `quantile()` called once
+ * per quantile (each call copies and selects).
+ */
+import { quantile } from 'simple-statistics';
+import { SpawnerMetrics } from '../../src/metrics/spawner-metrics.ts';
+import { latencyStats } from '../../src/metrics/stats.ts';
+import type { RecordStage } from '../../src/metrics/record.ts';
+import { num } from '../lib/format.ts';
+import { runInterleaved } from '../lib/interleave.ts';
+import { mulberry32 } from '../lib/prng.ts';
+import { summaryOf, variantResults, type VariantInfo } from '../lib/result.ts';
+import type { MetricDef, Scenario, ScenarioContext, ScenarioResult } from '../lib/types.ts';
+
+const WINDOW = 1000;
+const STAGES: readonly RecordStage[] = ['build', 'spawn', 'exit'];
+
+const US: MetricDef = { key: 'usPerCall', label: 'time per call', unit: 'us', better: 'lower' };
+
+const VARIANTS: VariantInfo[] = [
+  { name: 'snapshot', role: 'candidate', description: `spawner.metrics.snapshot(): drain (nothing pending) and stats of the spawn, build and run windows, each full (${WINDOW} records)` },
+  { name: 'latencyStats', role: 'candidate', description: `latencyStats() of ${WINDOW} samples: one sorted copy, then mean, min, max, p50, p95, p99` },
+  { name: 'quantile-x3', role: 'reference', description: `simple-statistics quantile(samples, p) for p50, p95 and p99 on the same ${WINDOW} samples: a copy and a selection per call` },
+];
+
+export const statsScenario: Scenario = {
+  name: 'stats',
+  title: 'stats: the cost of reading the metrics',
+  async run(ctx: ScenarioContext): Promise<ScenarioResult> {
+    const started = performance.now();
+    const runs = ctx.runs({ quick: 20, full: 50 });
+    const calls = ctx.tiny ? 20 : 200;
+    const rand = mulberry32(ctx.seed);
+    const metrics = new SpawnerMetrics({ windowSize: WINDOW });
+    for (const stage of STAGES) {
+      for (let i = 0; i < WINDOW; i++) {
+        metrics.ring.write({ stage, ok: true, errorCode: 0, agentId: i, batchId: 1, writerThreadId: 0, pid: 1000 + i, timestamp: Date.now(), durationMs: 5 + 100 * rand() ** 3, detailMs: rand() });
+      }
+    }
+    metrics.drain();
+    const samples = Array.from({ length: WINDOW }, () => 5 + 100 * rand() ** 3);
+    // Results go here so the calls cannot be optimised away.
+    let sink = 0;
+    const timed = (call: () => number) => async () => {
+      const t0 = performance.now();
+      for (let i = 0; i < calls; i++) sink += call();
+      return { usPerCall: ((performance.now() - t0) * 1000) / calls };
+    };
+    const result = await runInterleaved({
+      runs,
+      warmup: ctx.warmup,
+      progress: ctx.progress,
+      label: 'stats',
+      variants: [
+        { name: 'snapshot', run: timed(() => metrics.snapshot().p95Ms ?? 0) },
+        { name: 'latencyStats', run: timed(() => latencyStats(samples).p95Ms ?? 0) },
+        { name: 'quantile-x3', run: timed(() => quantile(samples, 0.5) + quantile(samples, 0.95) + quantile(samples, 0.99)) },
+      ],
+    });
+    const snap = metrics.snapshot();
+    if (!(sink > 0) || snap.count !== WINDOW || snap.build.count !== WINDOW || snap.run.count !== WINDOW) throw new Error('stats: the windows are not full');
+    const variants = variantResults(result, VARIANTS);
+    const perQuantile = summaryOf(variants, 'quantile-x3', US.key).median / 3;
+    return {
+      name: 'stats',
+      title: this.title,
+      params: { window: WINDOW, callsPerRun: calls, runs, warmup: ctx.warmup },
+      metrics: [US],
+      variants,
+      comparisons: [],
+      targets: [],
+      facts: [
+        { label: 'snapshot() on three full windows', value: `${num(summaryOf(variants, 'snapshot', US.key).median)} us (median)` },
+        { label: 'simple-statistics quantile(), one call on 1000 samples', value: `${num(perQuantile)} us` },
+      ],
+      notes: ['Each run times a loop of calls and reports the mean per call; the table gives the distribution of that over runs.'],
+      charts: [{ metric: US.key, title: 'stats: us per call' }],
+      durationMs: performance.now() - started,
+    };
+  },
+};

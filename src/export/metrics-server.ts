@@ -1,0 +1,69 @@
+/**
+ * A loopback-only HTTP endpoint serving a spawner's Prometheus metrics:
+ * `GET /metrics`. Bound to 127.0.0.1 on purpose: exposing it further is the
+ * job of whatever already fronts the host (a reverse proxy, an agent).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../errors.ts';
+import type { SpawnerMetrics } from '../metrics/spawner-metrics.ts';
+
+export interface MetricsServer {
+  /** e.g. `http://127.0.0.1:9464/metrics`. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops listening and closes open connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `metrics.prometheus()` on `http://127.0.0.1:<port>/metrics`.
+ * Port 0 picks a free port (read it from `url` / `port`).
+ *
+ * @example
+ * const server = await serveMetrics(spawner.metrics, 9464);
+ * console.error(`metrics on ${server.url}`);
+ * // ... batches run, Prometheus scrapes ...
+ * await server.close();
+ */
+export async function serveMetrics(metrics: SpawnerMetrics, port: number): Promise<MetricsServer> {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`Expected the metrics port to be an integer from 0 to 65535, got \`${String(port)}\``);
+  }
+  const contentType = metrics.prometheusRegistry?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8';
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: try /metrics\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Method not allowed\n');
+      return;
+    }
+    metrics.prometheus().then(
+      (text) => res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? undefined : text),
+      (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(error as Error).message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(new ConfigError(`Cannot serve metrics on 127.0.0.1:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}`, { cause: error }));
+    });
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${bound}/metrics`,
+    port: bound,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A scraper's keep-alive connection would otherwise hold close() open.
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * A spawn history in SQLite: every batch and every agent outcome with its
+ * timings, across runs and processes. `spawner.history` when the Spawner was
+ * given `history: { path }`; `History.open(path)` to read or clean one up.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+import type { Batch } from '../batch/batch.ts';
+import { HistoryError } from '../errors.ts';
+import type { SpawnerMetrics } from '../metrics/spawner-metrics.ts';
+import { cleanupHistory } from './cleanup.ts';
+import { openHistoryDatabase, toHistoryError } from './database.ts';
+import { queryStats } from './queries.ts';
+import { BatchRecorder } from './recorder.ts';
+import { CleanupSchedule, type ScheduleOptions } from './schedule.ts';
+import { HistoryWriter } from './store.ts';
+import type { CleanupOptions, CleanupReport, HistoryStats, StatsOptions } from './types.ts';
+
+export interface HistoryOptions {
+  /** The database file; its folder is created if missing. */
+  path: string;
+  /** Longest a finished batch waits before it is written. Default 200 ms. */
+  flushIntervalMs?: number;
+  /** How long a write waits for another process's lock. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  /** Fail if the file does not exist instead of creating it. Default false. */
+  mustExist?: boolean;
+}
+
+export class History {
+  /** Absolute path of the database file. */
+  readonly path: string;
+  /** Identifies this History (one Spawner) in the `batches.run_id` column. */
+  readonly runId = randomUUID();
+  readonly #db: Database;
+  readonly #writer: HistoryWriter;
+  #recorder: BatchRecorder | undefined;
+  readonly #schedules = new Set<CleanupSchedule>();
+  // Cleanups run one after another, whoever starts them (a schedule, a direct call).
+  #cleanupTail: Promise<unknown> = Promise.resolve();
+  #closed: Promise<void> | undefined;
+
+  private constructor(db: Database, file: string, options: HistoryOptions) {
+    this.#db = db;
+    this.path = file;
+    this.#writer = new HistoryWriter(db, file, options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs });
+  }
+
+  /**
+   * Opens (creating if needed) a history database. Throws HistoryError:
+   * E_HISTORY_SCHEMA (newer spawnpool, or not a history file),
+   * E_HISTORY_CORRUPT, E_HISTORY_IO. A file it refuses is left untouched.
+   *
+   * @example
+   * const history = History.open('.spawnpool/history.db');
+   * console.log(history.stats({ since: Date.now() - 7 * 86_400_000 }).latency.p95Ms);
+   * await history.close();
+   */
+  static open(options: HistoryOptions | string): History {
+    const o = typeof options === 'string' ? { path: options } : options;
+    const file = path.resolve(o.path);
+    const db = openHistoryDatabase(file, { mustExist: o.mustExist ?? false, ...(o.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: o.busyTimeoutMs }) });
+    return new History(db, file, o);
+  }
+
+  /** @internal The Spawner connects its metrics: records feed the timings of tracked batches. */
+  recordFrom(metrics: SpawnerMetrics): void {
+    this.#recorder ??= new BatchRecorder(metrics, this.runId, (entry) => this.#writer.add(entry));
+  }
+
+  /** @internal The Spawner hands over each batch as it starts; it is written once every agent has exited. */
+  track(batch: Batch): void {
+    this.#assertOpen();
+    if (this.#recorder === undefined) throw new HistoryError('E_HISTORY_IO', `${this.path}: this History is not connected to a spawner's metrics`, { file: this.path });
+    this.#recorder.track(batch);
+  }
+
+  /** Batches finished but not written yet. */
+  get pending(): number {
+    return this.#writer.pending;
+  }
+
+  /** Rows this History has committed. */
+  get written(): { batches: number; agents: number } {
+    return this.#writer.written;
+  }
+
+  /** Writes finished batches now instead of at the next flush tick. Throws HistoryError (rows stay queued). */
+  flush(): void {
+    this.#assertOpen();
+    this.#writer.flush();
+  }
+
+  /**
+   * Spawn latency (p50/p95/p99; p95/p99 undefined under 20 samples), success
+   * rates and counts per agent, and p95 per UTC day. Flushes first.
+   */
+  stats(options: StatsOptions = {}): HistoryStats {
+    this.flush();
+    try {
+      return queryStats(this.#db, options);
+    } catch (error) {
+      throw toHistoryError(error, this.path, 'read');
+    }
+  }
+
+  /** Deletes batches older than `olderThan`, in chunks. Waits for any cleanup already running. */
+  cleanup(options: CleanupOptions): Promise<CleanupReport> {
+    this.#assertOpen();
+    const run = this.#cleanupTail.then(() => {
+      this.#writer.flush();
+      return cleanupHistory(this.#db, this.path, options);
+    });
+    this.#cleanupTail = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Runs `cleanup()` every `every` (e.g. `1d`), in this process, never two at
+   * once. Stopped by `schedule.stop()` or `close()`.
+   *
+   * @example
+   * spawner.history?.scheduleCleanup({ olderThan: '30d', every: '1d', check: 'quick' });
+   */
+  scheduleCleanup(options: ScheduleOptions): CleanupSchedule {
+    this.#assertOpen();
+    const { every: _every, runNow: _runNow, onResult: _onResult, onError: _onError, ...cleanup } = options;
+    const schedule = new CleanupSchedule((signal) => this.cleanup({ ...cleanup, signal }), options);
+    this.#schedules.add(schedule);
+    return schedule;
+  }
+
+  /** Result of `PRAGMA integrity_check`: `['ok']` when the file is sound. */
+  integrityCheck(): string[] {
+    try {
+      return (this.#db.pragma('integrity_check') as { integrity_check: string }[]).map((row) => row.integrity_check);
+    } catch (error) {
+      throw toHistoryError(error, this.path, 'check');
+    }
+  }
+
+  /**
+   * Stops schedules, waits for tracked batches to finish, writes every row and
+   * closes the file. Rejects with a HistoryError if the rows cannot be written.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await Promise.all([...this.#schedules].map((s) => s.stop()));
+      await this.#cleanupTail;
+      await this.#recorder?.settled();
+      this.#recorder?.close();
+      try {
+        this.#writer.flush();
+      } finally {
+        this.#db.close();
+      }
+    })();
+    return this.#closed;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new HistoryError('E_HISTORY_IO', `${this.path}: the history is closed`, { file: this.path });
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Writes history rows. Batches are queued and written together, one
+ * transaction per flush, on a short unref'd timer: never inside the code
+ * that spawns agents. A failed flush keeps its rows queued for the next
+ * attempt; close() reports the failure instead of dropping them.
+ */
+import type { Database, Statement } from 'better-sqlite3';
+import { toHistoryError } from './database.ts';
+import type { BatchEntry } from './rows.ts';
+
+export const DEFAULT_FLUSH_INTERVAL_MS = 200;
+
+export class HistoryWriter {
+  readonly #db: Database;
+  readonly #file: string;
+  readonly #flushIntervalMs: number;
+  readonly #insertBatch: Statement;
+  readonly #insertAgent: Statement;
+  readonly #writeAll: (entries: BatchEntry[]) => void;
+  // Entries not yet committed, oldest first.
+  #queue: BatchEntry[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #written = { batches: 0, agents: 0 };
+  #lastError: Error | undefined;
+
+  constructor(db: Database, file: string, options: { flushIntervalMs?: number } = {}) {
+    this.#db = db;
+    this.#file = file;
+    this.#flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+    this.#insertBatch = db.prepare(`INSERT INTO batches (run_id, batch_seq, host, pid, started_at, ended_at, total, spawned, succeeded, failed, wall_ms)
+      VALUES (@runId, @batchSeq, @host, @pid, @startedAt, @endedAt, @total, @spawned, @succeeded, @failed, @wallMs)`);
+    this.#insertAgent = db.prepare(`INSERT INTO agent_runs (batch_id, agent, idx, started_at, ok, spawned, stage, error_code, pid, exit_code, signal, timed_out,
+        queue_ms, build_ms, launch_ms, spawn_ms, run_ms, spawned_at, exited_at)
+      VALUES (@batchId, @agent, @index, @startedAt, @ok, @spawned, @stage, @errorCode, @pid, @exitCode, @signal, @timedOut,
+        @queueMs, @buildMs, @launchMs, @spawnMs, @runMs, @spawnedAt, @exitedAt)`);
+    const tx = db.transaction((entries: BatchEntry[]) => {
+      for (const { batch, agents } of entries) {
+        const batchId = this.#insertBatch.run(batch).lastInsertRowid;
+        for (const a of agents) {
+          this.#insertAgent.run({ ...a, batchId, startedAt: batch.startedAt, ok: bit(a.ok), spawned: a.spawned === null ? null : bit(a.spawned), timedOut: bit(a.timedOut) });
+        }
+      }
+    });
+    // IMMEDIATE: take the write lock up front; a deferred transaction that must upgrade can fail at once with SQLITE_BUSY.
+    this.#writeAll = (entries) => tx.immediate(entries);
+  }
+
+  /** Rows committed so far by this writer. */
+  get written(): { batches: number; agents: number } {
+    return { ...this.#written };
+  }
+
+  /** Batches queued, not yet committed. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** The error of the last failed background flush, if the queue is still not written. */
+  get lastError(): Error | undefined {
+    return this.#lastError;
+  }
+
+  /** Queues a batch; it is written within the flush interval. */
+  add(entry: BatchEntry): void {
+    this.#queue.push(entry);
+    this.#schedule();
+  }
+
+  /** Writes every queued batch in one transaction. Throws HistoryError; the rows then stay queued. */
+  flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#queue.length === 0) return;
+    const entries = this.#queue;
+    try {
+      this.#writeAll(entries);
+    } catch (error) {
+      throw (this.#lastError = toHistoryError(error, this.#file, 'write to'));
+    }
+    this.#lastError = undefined;
+    this.#queue = this.#queue.slice(entries.length);
+    this.#written.batches += entries.length;
+    for (const e of entries) this.#written.agents += e.agents.length;
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      try {
+        this.flush();
+      } catch (error) {
+        // Kept queued; retried with the next batch or at close(), which throws if it still fails.
+        process.emitWarning(`spawnpool: history write failed, will retry: ${(error as Error).message}`);
+      }
+    }, this.#flushIntervalMs);
+    // History must not keep the host alive: close() writes what is left.
+    this.#timer.unref();
+  }
+}
+
+function bit(value: boolean): 0 | 1 {
+  return value ? 1 : 0;
+}

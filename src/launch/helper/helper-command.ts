@@ -1,0 +1,31 @@
+/**
+ * How to start the helper: the node binary, the loader it needs, its entry
+ * file. From source (tsx, vitest) the entry is .ts and needs tsx's loader;
+ * from dist/ it is .js and runs on plain node.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const ENTRY_URL = new URL(`./helper-main.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
+
+export interface HelperCommand {
+  file: string;
+  args: string[];
+}
+
+/**
+ * The command line of a helper. The host's own node flags are not passed on
+ * (a `--max-old-space-size` or `--inspect` meant for the host would only make
+ * the helper bigger or clash); a .ts entry gets tsx's loader.
+ */
+export function helperCommand(entry: URL = ENTRY_URL): HelperCommand {
+  const script = fileURLToPath(entry);
+  const loader = script.endsWith('.ts') ? ['--import', tsxLoader()] : [];
+  return { file: process.execPath, args: [...loader, script] };
+}
+
+/** tsx's ESM loader as a file URL, so it resolves whatever the host's cwd. */
+function tsxLoader(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+}

@@ -1,0 +1,82 @@
+/**
+ * The launch helper process. Kept tiny on purpose: on Linux every spawn
+ * forks the calling process, so the helper's small heap, not the host's
+ * big one, is what each agent's fork copies. It runs agents with the same
+ * startAgentProcess as the direct launcher and reports their events back
+ * over the channel (fd 3). When the channel closes, the host is gone (even
+ * by SIGKILL): it kills every agent tree it started and exits.
+ */
+import net from 'node:net';
+import { startAgentProcess } from '../agent-process.ts';
+import { LiveTrees } from '../process-tree.ts';
+import type { LaunchHandle } from '../types.ts';
+import { exitedFrame, readEnv, readLaunch, readyFrame, spawnedFrame } from './messages.ts';
+import { CHANNEL_FD, FRAME, FrameReader, type Frame } from './wire.ts';
+
+const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+const reader = new FrameReader();
+const trees = new LiveTrees();
+// Agents started and not yet exited, by request id.
+const running = new Map<number, LaunchHandle>();
+
+channel.on('data', (chunk: Buffer) => {
+  let frames: Frame[];
+  try {
+    frames = reader.push(chunk);
+  } catch (error) {
+    shutdown(`bad data on the channel: ${(error as Error).message}`);
+    return;
+  }
+  for (const frame of frames) handle(frame);
+});
+channel.once('end', () => shutdown());
+channel.once('close', () => shutdown());
+channel.on('error', (error) => shutdown(`channel error: ${error.message}`));
+
+function handle(frame: Frame): void {
+  switch (frame.type) {
+    case FRAME.launch:
+      launch(frame.id, frame);
+      return;
+    case FRAME.abort:
+      running.get(frame.id)?.abort();
+      return;
+    case FRAME.env:
+      replaceEnv(readEnv(frame));
+      return;
+    default:
+      shutdown(`unexpected frame type ${frame.type} from the host`);
+  }
+}
+
+function launch(id: number, frame: Frame): void {
+  const request = readLaunch(frame);
+  const handle = startAgentProcess(request, {
+    spawned: (pid) => send(spawnedFrame(id, pid)),
+    ready: () => send(readyFrame(id)),
+    exited: (exit) => {
+      running.delete(id);
+      send(exitedFrame(id, exit));
+    },
+  }, trees);
+  running.set(id, handle);
+}
+
+function send(parts: Uint8Array[]): void {
+  if (channel.destroyed) return;
+  channel.cork();
+  for (const part of parts) channel.write(part);
+  channel.uncork();
+}
+
+/** Agents inherit the helper's environment (execa's extendEnv), so it must be the host's. */
+function replaceEnv(env: Record<string, string>): void {
+  for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+  Object.assign(process.env, env);
+}
+
+function shutdown(why?: string): void {
+  if (why !== undefined) process.stderr.write(`spawnpool launch helper (pid ${process.pid}): ${why}; stopping its agents\n`);
+  trees.killAll('SIGKILL');
+  process.exit(why === undefined ? 0 : 1);
+}

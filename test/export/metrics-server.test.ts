@@ -1,0 +1,77 @@
+import { request } from 'node:http';
+import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { serveMetrics } from '../../src/export/metrics-server.ts';
+import { withSpawner } from '../helpers.ts';
+import { parsePrometheus, sample } from './fixtures.ts';
+
+/** A real HTTP request; resolves with status, headers and body. */
+function httpRequest(url: string, method = 'GET'): Promise<{ status: number; type: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    // agent: false: a fresh connection each time, so a closed server shows as refused, not as a dead kept-alive socket.
+    const req = request(url, { method, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** This host's non-loopback IPv4 addresses (none in some sandboxes: the check is then skipped). */
+function externalAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).filter((i) => i.family === 'IPv4' && !i.internal).map((i) => i.address));
+}
+
+describe('serveMetrics', () => {
+  it('serves /metrics on 127.0.0.1 while a batch runs', async () => {
+    await withSpawner({ workers: 1 }, async (spawner) => {
+      const server = await serveMetrics(spawner.metrics, 0);
+      try {
+        expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+        expect(server.port).toBeGreaterThan(0);
+        // Loopback only: the same port on this host's other addresses refuses the connection.
+        for (const address of externalAddresses()) {
+          await expect(httpRequest(`http://${address}:${server.port}/metrics`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+        }
+        const batch = spawner.spawnBatch([{ name: 'long-runner', command: 'sleep', args: ['30'] }]);
+        const iterator = batch[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        expect(first.value?.ok).toBe(true);
+
+        // Spawned, not exited: the scrape shows the spawn and no run yet.
+        const res = await httpRequest(server.url);
+        expect(res.status).toBe(200);
+        expect(res.type).toMatch(/^text\/plain; version=0\.0\.4/);
+        const { samples } = parsePrometheus(res.body);
+        expect(sample(samples, 'spawnpool_spawns_total', { agent: 'long-runner', stage: 'spawn', outcome: 'ok' })).toBe(1);
+        expect(sample(samples, 'spawnpool_run_duration_seconds_count', { agent: 'long-runner' })).toBeUndefined();
+
+        expect((await httpRequest(server.url.replace('/metrics', '/other'))).status).toBe(404);
+        expect((await httpRequest(server.url, 'POST')).status).toBe(405);
+
+        batch.abort();
+        const [result] = await batch.results;
+        expect(result!.stage).toBe('aborted');
+        const after = parsePrometheus((await httpRequest(server.url)).body).samples;
+        expect(sample(after, 'spawnpool_spawns_total', { agent: 'long-runner', stage: 'run', outcome: 'failed' })).toBe(1);
+      } finally {
+        await server.close();
+      }
+      await expect(httpRequest(server.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    });
+  });
+
+  it('says when the port is taken', async () => {
+    await withSpawner({ workers: 1 }, async (spawner) => {
+      const first = await serveMetrics(spawner.metrics, 0);
+      try {
+        await expect(serveMetrics(spawner.metrics, first.port)).rejects.toMatchObject({ code: 'E_CONFIG', message: expect.stringContaining('in use') });
+      } finally {
+        await first.close();
+      }
+    });
+  });
+});

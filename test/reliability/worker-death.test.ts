@@ -1,0 +1,55 @@
+/**
+ * A build worker that dies mid-build, by `process.exit` or by running over
+ * its heap limit: the agent fails at `build` with E_BUILD_WORKER, the other
+ * agents run, Piscina replaces the worker and the next batch works.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Spawner } from '../../src/spawner.ts';
+import type { AgentSpec } from '../../src/spec/schema.ts';
+import { agent, builderUrl, finish, nodeAgent, withSpawner } from './helpers.ts';
+
+function good(prefix: string, n: number): AgentSpec[] {
+  return Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i}`, ...nodeAgent('echo-sha256.mjs'), prompt: { template: `prompt ${prefix} ${i}` } }));
+}
+
+async function expectDeathContained(spawner: Spawner, killer: string): Promise<void> {
+  const done = await finish(spawner.spawnBatch([...good('before', 3), { name: killer, command: '/bin/true', prompt: { template: 'x' } }]));
+  const { outcome, result } = agent(done, killer);
+  expect(outcome.ok).toBe(false);
+  expect(outcome.stage).toBe('build');
+  expect(outcome.error?.code).toBe('E_BUILD_WORKER');
+  expect(outcome.error?.agent).toBe(killer);
+  expect(outcome.error?.message).toContain(`"${killer}": the build worker died`);
+  expect(result.stage).toBe('build');
+  for (let i = 0; i < 3; i++) {
+    const good = agent(done, `before-${i}`);
+    expect(good.result.ok, `before-${i}`).toBe(true);
+    expect(good.result.stdout.split(' ')[0]).toBe(good.outcome.prompt?.sha256);
+  }
+
+  // The pool replaced the worker: a whole new batch builds on it.
+  const next = await finish(spawner.spawnBatch(good('after', 4)));
+  for (const { outcome: o, result: r } of next.byName.values()) {
+    expect(o.ok, o.name).toBe(true);
+    expect(r.ok, o.name).toBe(true);
+    expect(o.prompt?.builtOnThread).toBeGreaterThan(0);
+  }
+  const snap = spawner.metrics.snapshot();
+  expect(snap.invalid).toBe(0);
+  // The dead worker never wrote its BUILD record; every other one is there.
+  expect(snap.totals.build).toEqual({ ok: 7, failed: 0 });
+  expect(snap.totals.spawn).toEqual({ ok: 7, failed: 1 });
+}
+
+describe('worker death', () => {
+  it('process.exit in the builder fails that agent at build; the next batch works', async () => {
+    await withSpawner({ workers: 1, builder: builderUrl('exit-worker.mjs') }, (spawner) => expectDeathContained(spawner, 'crash'));
+  });
+
+  it('a builder over the worker heap limit fails that agent at build; the next batch works', async () => {
+    await withSpawner(
+      { workers: 1, builder: builderUrl('heap-bomb.mjs'), workerResourceLimits: { maxOldGenerationSizeMb: 32 } },
+      (spawner) => expectDeathContained(spawner, 'bomb'),
+    );
+  });
+});
