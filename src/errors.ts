@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   E_HISTORY_SCHEMA: 19,
   E_HISTORY_CORRUPT: 20,
   E_HISTORY_IO: 21,
+  E_BUILD_TIMEOUT: 22,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

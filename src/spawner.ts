@@ -34,6 +34,11 @@ export interface SpawnerOptions {
   windowSize?: number;
   /** Default agents in flight per batch. Default: unbounded. */
   concurrency?: number;
+  /**
+   * Time allowed from handing a build to the pool (queue wait included) to its reply; past it the agent
+   * fails with E_BUILD_TIMEOUT and a stuck worker is terminated and replaced. Default 60000.
+   */
+  buildTimeoutMs?: number;
   /** V8 heap limits per build worker. */
   workerResourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
   /**
@@ -105,7 +110,7 @@ export class Spawner {
     const builder = options.builder === undefined ? undefined : toUrl(options.builder);
     this.#customBuilder = builder !== undefined;
     this.#launcher = selectLauncher(options.launcher, options.helpers);
-    this.#pool = new BuildPool({ workers, ring: this.metrics.ring.buffer, builder, resourceLimits: options.workerResourceLimits });
+    this.#pool = new BuildPool({ workers, ring: this.metrics.ring.buffer, builder, buildTimeoutMs: checkBuildTimeout(options.buildTimeoutMs ?? 60_000), resourceLimits: options.workerResourceLimits });
     this.ready = this.#pool.warmUp(workers);
   }
 
@@ -182,6 +187,11 @@ export class Spawner {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function checkBuildTimeout(ms: number): number {
+  if (Number.isInteger(ms) && ms >= 1) return ms;
+  throw new ConfigError(`Expected the \`buildTimeoutMs\` option to be a positive integer, got \`${String(ms)}\``);
 }
 
 function checkConcurrency(n: number): number {

@@ -56,6 +56,8 @@ export async function runAgent(ctx: BatchContext, agent: ResolvedAgent, index: n
   return new Promise<SpawnOutcome>((resolveOutcome) => {
     let pid: number | undefined;
     let outcome: SpawnOutcome | undefined;
+    // Set when outcome.abort() stopped this agent alone (the message then says so, not "the batch").
+    let abortedAlone = false;
     let resolveResult!: (result: AgentResult) => void;
     const result = new Promise<AgentResult>((resolve) => (resolveResult = resolve));
     const onAbort = () => handle.abort();
@@ -82,7 +84,11 @@ export async function runAgent(ctx: BatchContext, agent: ResolvedAgent, index: n
           timings.launchMs = at - promptAt;
           timings.spawnMs = at - ctx.startedAt;
           writeSpawnRecord(ctx, agentId, true, undefined, pid ?? 0, timings);
-          outcome = { name: agent.name, index, ok: true, stage: undefined, error: undefined, pid, timings, prompt, result, abort: () => handle.abort() };
+          const abortThis = () => {
+            abortedAlone = !ctx.signal.aborted;
+            handle.abort();
+          };
+          outcome = { name: agent.name, index, ok: true, stage: undefined, error: undefined, pid, timings, prompt, result, abort: abortThis };
           resolveOutcome(outcome);
         },
         exited: (exit) => {
@@ -92,7 +98,7 @@ export async function runAgent(ctx: BatchContext, agent: ResolvedAgent, index: n
             resolveOutcome(fail(exit.reason === 'aborted' ? 'aborted' : 'spawn', beforeReadyError(ctx, agent, exit), exit));
             return;
           }
-          const agentResult = exitResult(ctx, agent, index, exit);
+          const agentResult = exitResult(abortedAlone ? { ...ctx, stopCode: () => 'E_ABORTED', alone: true } : ctx, agent, index, exit);
           writeExitRecord(ctx, agentId, agentResult, exit);
           resolveResult(agentResult);
         },
@@ -118,7 +124,7 @@ function beforeReadyError(ctx: BatchContext, agent: ResolvedAgent, exit: LaunchE
   return new SpawnError('E_READY', `${who}: exited (${exitText(exit)}) before printing a stdout line matching ${String(agent.ready)}`, { agent: agent.name, stage: 'spawn' });
 }
 
-function exitResult(ctx: BatchContext, agent: ResolvedAgent, index: number, exit: LaunchExit): AgentResult {
+function exitResult(ctx: BatchContext & { alone?: boolean }, agent: ResolvedAgent, index: number, exit: LaunchExit): AgentResult {
   const base = { name: agent.name, index, pid: exit.pid, exitCode: exit.exitCode, signal: exit.signal, stdout: exit.stdout, stderr: exit.stderr, stdoutTruncated: exit.stdoutTruncated, stderrTruncated: exit.stderrTruncated, durationMs: exit.durationMs, timedOut: exit.reason === 'timeout' };
   const who = `Agent "${agent.name}"`;
   if (exit.reason === 'timeout') {
@@ -135,9 +141,9 @@ function exitText(exit: LaunchExit): string {
   return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
 }
 
-function stopped(ctx: BatchContext, agent: string, when: string): SpawnError {
+function stopped(ctx: BatchContext & { alone?: boolean }, agent: string, when: string): SpawnError {
   const code = ctx.stopCode();
-  const why = code === 'E_CLOSED' ? 'the spawner was closed' : 'the batch was aborted';
+  const why = ctx.alone ? 'its outcome.abort() was called' : code === 'E_CLOSED' ? 'the spawner was closed' : 'the batch was aborted';
   return new SpawnError(code, `Agent "${agent}" was stopped ${when}: ${why}`, { agent, stage: 'aborted' });
 }
 

@@ -17,14 +17,18 @@ export interface BuildPoolOptions {
   ring: SharedArrayBuffer;
   /** URL or path of a custom builder module. */
   builder: string | undefined;
+  /** A build running longer is stopped (its worker is terminated and replaced). */
+  buildTimeoutMs: number;
   /** V8 heap limits per worker (a runaway builder then kills only its worker). */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number } | undefined;
 }
 
 export class BuildPool {
   readonly #piscina: Piscina<BuildTask, BuildReply>;
+  readonly #buildTimeoutMs: number;
 
   constructor(options: BuildPoolOptions) {
+    this.#buildTimeoutMs = options.buildTimeoutMs;
     const needsTsLoader = FROM_SOURCE || (options.builder?.endsWith('.ts') ?? false);
     const data: BuildWorkerData = { ring: options.ring, builder: options.builder };
     this.#piscina = new Piscina<BuildTask, BuildReply>({
@@ -45,15 +49,16 @@ export class BuildPool {
    * heap limit) becomes a failure reply; Piscina replaces the worker.
    */
   async build(task: BuildTask, signal?: AbortSignal): Promise<BuildReply> {
+    // A builder stuck in a loop (or a pathological input) must not hold its agent forever:
+    // Piscina terminates the worker of an aborted running task and starts a fresh one.
+    const timeout = AbortSignal.timeout(this.#buildTimeoutMs);
     try {
-      return await this.#piscina.run(task, signal ? { signal } : {});
+      return await this.#piscina.run(task, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
     } catch (error) {
-      const aborted = signal?.aborted === true;
-      const code: ErrorCode = aborted ? 'E_ABORTED' : 'E_BUILD_WORKER';
-      const message = aborted
-        ? `Agent "${task.agent}" was aborted before its prompt was built`
-        : `Agent "${task.agent}": the build worker died: ${(error as Error).message}`;
-      return { ok: false, error: { code, message }, queueMs: 0, buildMs: 0, threadId: -1 };
+      const failure = (code: ErrorCode, message: string): BuildReply => ({ ok: false, error: { code, message }, queueMs: 0, buildMs: 0, threadId: -1 });
+      if (signal?.aborted) return failure('E_ABORTED', `Agent "${task.agent}" was aborted before its prompt was built`);
+      if (timeout.aborted) return failure('E_BUILD_TIMEOUT', `Agent "${task.agent}": prompt build ran past buildTimeoutMs ${this.#buildTimeoutMs} and its worker was stopped`);
+      return failure('E_BUILD_WORKER', `Agent "${task.agent}": the build worker died: ${(error as Error).message}`);
     }
   }
 

@@ -10,6 +10,34 @@ type EncodeOptions = NonNullable<Parameters<typeof encodeGenerator>[1]>;
 // that way; gpt-tokenizer's default would throw on it instead.
 const PLAIN_TEXT: EncodeOptions = { disallowedSpecial: new Set() };
 
+// BPE merging inside one pre-tokenizer piece is quadratic in its length: a
+// context file holding a long run without spaces (minified code, base64)
+// would tie a worker up for minutes (1 MiB of "x": over 6 min). Such runs are
+// tokenized in slices of this many characters; the count then differs from a
+// whole-run encoding by at most a token per slice, on those runs only.
+const MAX_RUN = 128;
+// Never call .test/.exec on the global one: matchAll starts at its lastIndex.
+const LONG_RUN = new RegExp(`\\S{${MAX_RUN + 1},}`, 'g');
+const HAS_LONG_RUN = new RegExp(`\\S{${MAX_RUN + 1}}`);
+
+/** `text` cut so that no slice holds a run of non-space characters longer than MAX_RUN. */
+function slices(text: string): string[] {
+  const out: string[] = [];
+  let from = 0;
+  for (const match of text.matchAll(LONG_RUN)) {
+    if (match.index > from) out.push(text.slice(from, match.index));
+    const run = Array.from(match[0]); // code points: never split a surrogate pair
+    for (let i = 0; i < run.length; i += MAX_RUN) out.push(run.slice(i, i + MAX_RUN).join(''));
+    from = match.index + match[0].length;
+  }
+  if (from < text.length) out.push(text.slice(from));
+  return out;
+}
+
+function* encodeSliced(text: string): Generator<number[]> {
+  for (const slice of slices(text)) yield* encodeGenerator(slice, PLAIN_TEXT);
+}
+
 /** The result of {@link truncateToTokens}. */
 export interface Truncated {
   text: string;
@@ -26,7 +54,11 @@ export interface Truncated {
  * countTokens('hello world'); // 2
  */
 export function countTokens(text: string): number {
-  return text === '' ? 0 : countWith(text, PLAIN_TEXT);
+  if (text === '') return 0;
+  if (!HAS_LONG_RUN.test(text)) return countWith(text, PLAIN_TEXT);
+  let total = 0;
+  for (const slice of slices(text)) total += countWith(slice, PLAIN_TEXT);
+  return total;
 }
 
 /**
@@ -42,7 +74,7 @@ export function countTokens(text: string): number {
 export function truncateToTokens(text: string, maxTokens: number): Truncated {
   const limit = Math.max(0, Math.floor(maxTokens));
   const head: number[] = [];
-  for (const piece of encodeGenerator(text, PLAIN_TEXT)) {
+  for (const piece of encodeSliced(text)) {
     for (const token of piece) head.push(token);
     if (head.length > limit) break;
   }

@@ -41,6 +41,7 @@ describe('spawnBatch', () => {
       long.abort();
       const result = await long.result;
       expect(result.stage).toBe('aborted');
+      expect(result.error!.message).toBe('Agent "long" was stopped while running: its outcome.abort() was called');
     });
   });
 

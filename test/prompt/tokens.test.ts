@@ -41,3 +41,20 @@ describe('truncateToTokens', () => {
     expect(decode(encode('ꙮ𓀀'))).toBe('ꙮ𓀀');
   });
 });
+
+describe('long runs without spaces (minified code, base64)', () => {
+  // Encoding such a run whole is quadratic (1 MiB took over 6 minutes); it is
+  // sliced instead, so this finishes well inside the test timeout.
+  it('counts and truncates a 1 MiB run in slices', () => {
+    const run = 'x'.repeat(1 << 20);
+    expect(countTokens(run)).toBe((1 << 20) / 8);
+    const cut = truncateToTokens(`${run} tail`, 1000);
+    expect(cut).toMatchObject({ tokens: 1000, truncated: true });
+    expect(run.startsWith(cut.text)).toBe(true);
+  });
+
+  it('leaves ordinary text to the whole-text encoder', () => {
+    const text = 'A sentence with short words, and a URL https://example.com/a/b?c=d.';
+    expect(countTokens(text)).toBe(encode(text).length);
+  });
+});
