@@ -1,14 +1,16 @@
 /**
- * `npx tsx bench/helper-launcher.ts [--quick]`: the helper launcher against
- * the direct one. Prints Markdown tables and writes them to
- * bench/results/helper-launcher.md.
+ * `npx tsx bench/helper-launcher.ts [--quick] [--only SECTIONS] [--out FILE]`:
+ * the helper launcher against the direct one, ratios in one run. Prints
+ * Markdown tables and writes them to bench/results/helper-launcher.md.
  *
- * 1. Transport: what a 1 MB prompt costs on its way to the helper.
- * 2. Fan-out: N `/bin/true`, C in flight: raw Node, xargs, spawnpool direct and helper (1, 2, 4 helpers).
- * 3. Host size: 8 agents per batch at growing host RSS (real, touched allocations),
- *    direct vs helper, interleaved (A B A B), warm-up discarded: spawn latency p50/p95
- *    and main-thread event-loop delay max; the crossover gives the 'auto' threshold.
+ *   transport  what a 1 MB prompt costs on its way to the helper
+ *   fanout     N `/bin/true`, C in flight: raw Node, xargs, spawnpool direct and helper (1, 2, 4 helpers)
+ *   crossover  launch latency vs host RSS without a Spawner (smallest hosts): the 'auto' threshold
+ *   levels     8 agents per batch at host RSS ~bare, ..., 1 GB, 4 GB (real, touched allocations),
+ *              direct vs helper: spawn latency p50/p95, main-thread event-loop delay max
  *
+ * Every section runs in fresh host processes (section.ts), so each host
+ * starts small and carries nothing from the one before.
  * --quick: fewer runs and sizes (checks the wiring; the figures are rough).
  */
 import { execFile } from 'node:child_process';
@@ -16,20 +18,26 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { AUTO_HELPER_RSS_BYTES } from '../src/launch/auto-launcher.ts';
+import { DEFAULT_HELPERS } from '../src/launch/helper/helper-launcher.ts';
+import type { CrossoverResult } from './helper-launcher/crossover.ts';
 import { mb, type LevelResult } from './helper-launcher/latency.ts';
+import type { FanoutRun } from './helper-launcher/section.ts';
 import { fmt, median, quantile, ratio } from './helper-launcher/stats.ts';
 import type { EndToEnd, RoundTrips } from './helper-launcher/transport.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } }, strict: true });
+const SECTIONS = ['transport', 'fanout', 'crossover', 'levels'] as const;
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } }, strict: true });
 const quick = values.quick;
-const GB = 2 ** 30;
-const MBYTES = 2 ** 20;
+const only = new Set(values.only === undefined ? SECTIONS : values.only.split(','));
+for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`Expected --only to list ${SECTIONS.join(', ')}, got \`${s}\``);
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
 const config = quick
-  ? { transportRuns: 10, fanoutAgents: 500, fanoutRuns: 1, levels: [0, 256 * MBYTES, GB], runs: 3 }
-  : { transportRuns: 30, fanoutAgents: 2000, fanoutRuns: 3, levels: [0, 128 * MBYTES, 256 * MBYTES, 512 * MBYTES, GB, 2 * GB, 4 * GB], runs: 10 };
+  ? { transportRuns: 10, fanoutAgents: 500, fanoutRuns: 1, crossover: [0, 256 * MiB], levels: [0, GiB], runs: 3 }
+  : { transportRuns: 30, fanoutAgents: 2000, fanoutRuns: 3, crossover: [0, 64 * MiB, 128 * MiB, 192 * MiB, 256 * MiB, 384 * MiB, 512 * MiB], levels: [0, 256 * MiB, 512 * MiB, GiB, 2 * GiB, 4 * GiB], runs: 10 };
 const CONCURRENCY = 64;
 const AGENTS_PER_BATCH = 8;
 
@@ -37,7 +45,7 @@ const SECTION = fileURLToPath(new URL('./helper-launcher/section.ts', import.met
 const RAW = fileURLToPath(new URL('./helper-launcher/raw-fanout.mjs', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
-/** Runs one section in a fresh host process (see section.ts) and returns its JSON result. */
+/** Runs one section in a fresh host process and returns its JSON result. */
 async function section<T>(...args: (string | number)[]): Promise<T> {
   // The raw baseline runs on plain node: the smallest host, the hardest baseline.
   const argv = args[0] === 'fanout' && args[1] === 'raw' ? [RAW, ...args.slice(2).map(String)] : ['--import', TSX, SECTION, ...args.map(String)];
@@ -50,84 +58,108 @@ const print = (line = '') => {
   out.push(line);
   console.log(line);
 };
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const p50 = (s: number[]) => quantile(s, 0.5);
+const p95 = (s: number[]) => quantile(s, 0.95);
+const targets: string[] = [];
 
 print(`# Helper launcher benchmark${quick ? ' (--quick)' : ''}`);
 print();
-print(`${new Date().toISOString()} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}) · load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} · from source (tsx): the helper runs under tsx too (bigger than from dist/) · each section in a fresh host process`);
+print(`${new Date().toISOString()} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}) · load average at start ${load()} · from source: hosts and helpers run under tsx (a helper from dist/ is smaller) · 'helper' below means the default helper count, ${DEFAULT_HELPERS} here`);
 print();
 
-// 1. Transport
-print('## 1 MB prompt: transport overhead');
-print();
-const { trips, e2e } = await section<{ trips: RoundTrips[]; e2e: EndToEnd[] }>('transport', config.transportRuns);
-print('| transport | round trip, empty (ms) | round trip, 1 MB (ms) | 1 MB one way, over empty (ms) |');
-print('|---|---|---|---|');
-for (const t of trips) print(`| ${t.name} | ${fmt(t.emptyMs, 2)} | ${fmt(t.oneMbMs, 2)} | ${fmt((t.oneMbMs - t.emptyMs) / 2, 2)} |`);
-print();
-print('| launcher | launch() → spawned, empty prompt (ms) | same, 1 MB stdin prompt (ms) | 1 MB minus empty (ms) |');
-print('|---|---|---|---|');
-for (const e of e2e) print(`| ${e.mode} | ${fmt(e.emptyMs, 2)} | ${fmt(e.oneMbMs, 2)} | ${fmt(e.oneMbMs - e.emptyMs, 2)} |`);
-print(`\nMedians of ${config.transportRuns} runs each. Direct writes stdin after the spawn event, so its 1 MB − empty is ~0; the helper's is the prompt's trip to the helper.`);
-print();
+if (only.has('transport')) await transport();
+if (only.has('fanout')) await fanout();
+if (only.has('crossover')) await crossover();
+if (only.has('levels')) await levels();
 
-// 2. Fan-out
-print(`## Fan-out: ${config.fanoutAgents} × /bin/true, ${CONCURRENCY} in flight`);
-print();
-// Each run of each variant in a fresh, small host; variants interleaved run by run.
-const VARIANTS = ['raw', 'xargs', 'direct', 'helper-1', 'helper-2', 'helper-4'];
-const rates = new Map<string, number[]>();
-const fanoutRss: number[] = [];
-for (let r = 0; r < config.fanoutRuns; r++) {
-  for (const variant of VARIANTS) {
-    const res = await section<{ name: string; rate: number; hostRssMb: number }>('fanout', variant, config.fanoutAgents, CONCURRENCY);
-    rates.set(res.name, [...(rates.get(res.name) ?? []), res.rate]);
-    fanoutRss.push(res.hostRssMb);
-  }
-}
-const names = [...rates.keys()];
-const rawRate = median(rates.get(names[0]!)!);
-const xargsRate = median(rates.get(names[1]!)!);
-print('| launcher | agents/s (median) | runs | vs raw Node | vs xargs |');
-print('|---|---|---|---|---|');
-for (const [name, rs] of rates) print(`| ${name} | ${fmt(median(rs), 0)} | ${rs.map((x) => fmt(x, 0)).join(', ')} | ${ratio(median(rs), rawRate)} | ${ratio(median(rs), xargsRate)} |`);
-print(`\nEach run in a fresh host process (RSS ${fmt(Math.min(...fanoutRss), 0)}–${fmt(Math.max(...fanoutRss), 0)} MB), after a warm-up batch; variants interleaved run by run. Raw Node runs on plain node (no tsx) with stdio 'ignore'; spawnpool (under tsx) pipes stdout and stderr of every agent.`);
-print();
-
-// 3. Host size
-print(`## Host size: ${AGENTS_PER_BATCH} × /bin/true per batch, direct vs helper`);
-print();
-const levels: LevelResult[] = [];
-for (const target of config.levels) {
-  const level = await section<LevelResult>('level', target, config.runs, AGENTS_PER_BATCH);
-  levels.push(level);
-  console.error(`  measured at host RSS ${fmt(level.hostRssMb, 0)} MB`);
-}
-print('| host RSS (MB) | helper RSS (MB) | direct p50 (ms) | direct p95 | helper p50 | helper p95 | helper/direct p50 | ELD max direct (median / worst, ms) | ELD max helper (median / worst, ms) | ELD max idle (median / worst, ms) | helper cold start (ms) |');
-print('|---|---|---|---|---|---|---|---|---|---|---|');
-for (const l of levels) {
-  const d = l.direct;
-  const h = l.helper;
-  print(`| ${fmt(l.hostRssMb, 0)} | ${fmt(l.helperRssMb, 0)} | ${fmt(quantile(d.spawnMs, 0.5))} | ${fmt(quantile(d.spawnMs, 0.95))} | ${fmt(quantile(h.spawnMs, 0.5))} | ${fmt(quantile(h.spawnMs, 0.95))} | ${ratio(quantile(h.spawnMs, 0.5), quantile(d.spawnMs, 0.5))} | ${fmt(median(d.eldMaxMs))} / ${fmt(Math.max(...d.eldMaxMs))} | ${fmt(median(h.eldMaxMs))} / ${fmt(Math.max(...h.eldMaxMs))} | ${fmt(median(l.idleEldMaxMs))} / ${fmt(Math.max(...l.idleEldMaxMs))} | ${fmt(l.helperColdMs)} |`);
-}
-print(`\n${config.runs} measured runs per mode and size (${config.runs * AGENTS_PER_BATCH} spawns), after one warm-up run each. Spawn latency: batch start to the spawn event (the ${AGENTS_PER_BATCH} forks queue behind each other). ELD: monitorEventLoopDelay, resolution 1 ms, over each batch until its last exit; 'idle' is the same monitor over an idle wait as long as the helper batch (the machine's noise floor). One spawner per size, its launcher switched between direct and helper run by run.`);
-print();
-
-// Targets and the 'auto' threshold
-const first = levels[0]!;
-const last = levels.at(-1)!;
-const p95 = (s: number[]) => quantile(s, 0.95);
 print('## Targets');
 print();
-print(`- helper p95 at ${fmt(last.hostRssMb, 0)} MB vs at ${fmt(first.hostRssMb, 0)} MB: ${ratio(p95(last.helper.spawnMs), p95(first.helper.spawnMs))} (target <= 1.5x)`);
-print(`- ELD max at ${fmt(last.hostRssMb, 0)} MB: helper worst ${fmt(Math.max(...last.helper.eldMaxMs))} ms, direct median ${fmt(median(last.direct.eldMaxMs))} ms (target: helper < 5 ms where direct > 100 ms)`);
-const bestHelper = Math.max(...[1, 2, 4].map((h) => median(rates.get(`spawnpool helper, helpers ${h}`)!)));
-print(`- fan-out, best helper count vs raw Node: ${ratio(bestHelper, rawRate)} (target >= 1.5x); vs xargs: ${ratio(bestHelper, xargsRate)}`);
-const crossover = levels.find((l) => quantile(l.helper.spawnMs, 0.5) <= quantile(l.direct.spawnMs, 0.5));
-print(`- crossover (smallest host size measured where helper p50 <= direct p50): ${crossover ? `${fmt(crossover.hostRssMb, 0)} MB` : 'none measured'}; AUTO_HELPER_RSS_BYTES is ${fmt(mb(AUTO_HELPER_RSS_BYTES), 0)} MB`);
+for (const t of targets) print(`- ${t}`);
 print();
-print(`The machine may be shared: load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`);
+print(`Load average at the end: ${load()} (the machine may be shared; figures from a busy machine are not comparable with an idle one).`);
 
-const file = values.out ?? new URL('./results/helper-launcher.md', import.meta.url).pathname;
+const file = values.out ?? fileURLToPath(new URL('./results/helper-launcher.md', import.meta.url));
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(file, `${out.join('\n')}\n`);
 console.error(`written to ${file}`);
+
+async function transport(): Promise<void> {
+  print('## 1 MB prompt: transport overhead');
+  print();
+  const { trips, e2e } = await section<{ trips: RoundTrips[]; e2e: EndToEnd[] }>('transport', config.transportRuns);
+  print('| transport | round trip, empty (ms) | round trip, 1 MB (ms) | 1 MB one way, over empty (ms) |');
+  print('|---|---|---|---|');
+  for (const t of trips) print(`| ${t.name} | ${fmt(t.emptyMs, 2)} | ${fmt(t.oneMbMs, 2)} | ${fmt((t.oneMbMs - t.emptyMs) / 2, 2)} |`);
+  print();
+  print('| launcher | launch() → spawned, empty prompt (ms) | same, 1 MB stdin prompt (ms) | 1 MB minus empty (ms) |');
+  print('|---|---|---|---|');
+  for (const e of e2e) print(`| ${e.mode} | ${fmt(e.emptyMs, 2)} | ${fmt(e.oneMbMs, 2)} | ${fmt(e.oneMbMs - e.emptyMs, 2)} |`);
+  print();
+  print(`Medians of ${config.transportRuns} runs each. Round trips: one message echoed by a peer process. End to end: \`sh -c 'cat > /dev/null'\` given the prompt on stdin.`);
+  print();
+}
+
+async function fanout(): Promise<void> {
+  print(`## Fan-out: ${config.fanoutAgents} × /bin/true, ${CONCURRENCY} in flight`);
+  print();
+  const runs = new Map<string, FanoutRun[]>();
+  for (let r = 0; r < config.fanoutRuns; r++) {
+    for (const variant of ['raw', 'xargs', 'direct', 'helper-1', 'helper-2', 'helper-4']) {
+      const run = await section<FanoutRun>('fanout', variant, config.fanoutAgents, CONCURRENCY);
+      runs.set(run.name, [...(runs.get(run.name) ?? []), run]);
+    }
+  }
+  const rate = (name: string) => median(runs.get(name)!.map((r) => r.rate));
+  const [rawName, xargsName] = [...runs.keys()];
+  print('| launcher | agents/s (median) | runs | vs raw Node | vs xargs | CPU ms/agent: host | helpers |');
+  print('|---|---|---|---|---|---|---|');
+  for (const [name, rs] of runs) {
+    const cpu = (pick: (r: FanoutRun) => number) => fmt(median(rs.map(pick)), 2);
+    print(`| ${name} | ${fmt(rate(name), 0)} | ${rs.map((r) => fmt(r.rate, 0)).join(', ')} | ${ratio(rate(name), rate(rawName!))} | ${ratio(rate(name), rate(xargsName!))} | ${cpu((r) => r.hostCpuMsPerAgent)} | ${cpu((r) => r.helperCpuMsPerAgent)} |`);
+  }
+  const rss = [...runs.values()].flat().map((r) => r.hostRssMb);
+  print();
+  print(`Each run in a fresh host process (RSS ${fmt(Math.min(...rss), 0)}–${fmt(Math.max(...rss), 0)} MB) after a warm-up batch; variants interleaved run by run. Raw Node: plain node, stdio 'ignore'. spawnpool: under tsx, pipes stdout and stderr of every agent. CPU: user + system of the launching processes (host: all its threads; helpers: from /proc, 10 ms ticks), agents' own CPU excluded; the sum bounds the rate on a saturated machine.`);
+  print();
+  const best = Math.max(...[1, 2, 4].map((h) => rate(`spawnpool helper, helpers ${h}`)));
+  targets.push(`fan-out, best helper count vs raw Node: ${ratio(best, rate(rawName!))} (target >= 1.5x); vs xargs: ${ratio(best, rate(xargsName!))}`);
+}
+
+async function crossover(): Promise<void> {
+  print(`## Crossover: ${AGENTS_PER_BATCH} launches at once, no Spawner (smallest hosts)`);
+  print();
+  const rows: CrossoverResult[] = [];
+  for (const target of config.crossover) rows.push(await section<CrossoverResult>('crossover', target, config.runs, AGENTS_PER_BATCH));
+  print('| host RSS (MB) | direct p50 (ms) | direct p95 | helper p50 | helper p95 | helper/direct p50 |');
+  print('|---|---|---|---|---|---|');
+  for (const r of rows) print(`| ${fmt(r.hostRssMb, 0)} | ${fmt(p50(r.directMs))} | ${fmt(p95(r.directMs))} | ${fmt(p50(r.helperMs))} | ${fmt(p95(r.helperMs))} | ${ratio(p50(r.helperMs), p50(r.directMs))} |`);
+  print();
+  print(`launch() to the spawn event of each of ${AGENTS_PER_BATCH} launches issued together; ${config.runs} runs per launcher and size (interleaved, warm-up discarded). The host is a bare tsx process plus ballast.`);
+  print();
+  const first = rows.find((r) => p50(r.helperMs) <= p50(r.directMs));
+  targets.push(`'auto' threshold: the helper's p50 first matches direct at host RSS ${first ? `${fmt(first.hostRssMb, 0)} MB` : '(not within the sizes measured)'}; AUTO_HELPER_RSS_BYTES is ${fmt(mb(AUTO_HELPER_RSS_BYTES), 0)} MB`);
+}
+
+async function levels(): Promise<void> {
+  print(`## Host size: ${AGENTS_PER_BATCH} × /bin/true per batch, direct vs helper`);
+  print();
+  const rows: LevelResult[] = [];
+  for (const target of config.levels) {
+    rows.push(await section<LevelResult>('level', target, config.runs, AGENTS_PER_BATCH));
+    console.error(`  measured at host RSS ${fmt(rows.at(-1)!.hostRssMb, 0)} MB`);
+  }
+  print('| host RSS (MB) | helper RSS (MB) | direct p50 (ms) | direct p95 | helper p50 | helper p95 | helper/direct p50 | ELD max direct (median / worst, ms) | ELD max helper (median / worst) | ELD max idle (median / worst) | helper cold start (ms) |');
+  print('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const l of rows) {
+    const [d, h] = [l.direct, l.helper];
+    const eld = (s: number[]) => `${fmt(median(s))} / ${fmt(Math.max(...s))}`;
+    print(`| ${fmt(l.hostRssMb, 0)} | ${fmt(l.helperRssMb, 0)} | ${fmt(p50(d.spawnMs))} | ${fmt(p95(d.spawnMs))} | ${fmt(p50(h.spawnMs))} | ${fmt(p95(h.spawnMs))} | ${ratio(p50(h.spawnMs), p50(d.spawnMs))} | ${eld(d.eldMaxMs)} | ${eld(h.eldMaxMs)} | ${eld(l.idleEldMaxMs)} | ${fmt(l.helperColdMs)} |`);
+  }
+  print();
+  print(`${config.runs} measured runs per launcher and size (${config.runs * AGENTS_PER_BATCH} spawns each), after one warm-up run each, interleaved (direct, helper, direct, ...). One spawner (one build worker) per size, its launcher switched run by run. Spawn latency: batch start to the spawn event. ELD: monitorEventLoopDelay (resolution 1 ms) over each batch until its last exit; 'idle': the same monitor over an idle wait as long as the helper batch, the machine's noise floor. Helper cold start: the first batch, the helper's own start (a fork of the host at that size) included.`);
+  print();
+  const [first, last] = [rows[0]!, rows.at(-1)!];
+  targets.push(`helper p95 at ${fmt(last.hostRssMb, 0)} MB vs at ${fmt(first.hostRssMb, 0)} MB: ${ratio(p95(last.helper.spawnMs), p95(first.helper.spawnMs))} (target <= 1.5x)`);
+  targets.push(`ELD max at ${fmt(last.hostRssMb, 0)} MB: helper median ${fmt(median(last.helper.eldMaxMs))} ms, worst ${fmt(Math.max(...last.helper.eldMaxMs))} ms (idle noise floor: median ${fmt(median(last.idleEldMaxMs))}, worst ${fmt(Math.max(...last.idleEldMaxMs))}); direct median ${fmt(median(last.direct.eldMaxMs))} ms (target: helper < 5 ms where direct > 100 ms)`);
+}

@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolveAgents, Spawner, type ResolvedAgent } from '../../src/index.ts';
+import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
+import { cpuMsOf } from './cpu.ts';
 
 export interface FanoutVariant {
   name: string;
@@ -13,6 +15,8 @@ export interface FanoutVariant {
   warmUp(): Promise<void>;
   /** Launches every agent and waits for every exit; returns wall ms. */
   run(): Promise<number>;
+  /** CPU ms so far of the launching processes other than this one (the helpers). */
+  otherCpuMs(): number;
   close(): Promise<void>;
 }
 
@@ -24,11 +28,12 @@ export function xargs(n: number, concurrency: number): FanoutVariant {
     if (code !== 0) throw new Error(`xargs exited with ${code}`);
     return performance.now() - started;
   };
-  return { name: `xargs -P ${concurrency}`, warmUp: async () => void (await run()), run, close: async () => {} };
+  return { name: `xargs -P ${concurrency}`, warmUp: async () => void (await run()), run, otherCpuMs: () => Number.NaN, close: async () => {} };
 }
 
 export function spawnpool(n: number, concurrency: number, launcher: 'direct' | 'helper', helpers?: number): FanoutVariant {
-  const spawner = new Spawner({ workers: 1, launcher, ...(helpers === undefined ? {} : { helpers }) });
+  const helperLauncher = launcher === 'helper' ? new HelperLauncher({ helpers }) : undefined;
+  const spawner = new Spawner({ workers: 1, launcher: helperLauncher ?? 'direct' });
   const agents: ResolvedAgent[] = resolveAgents(Array.from({ length: n }, (_, i) => ({ name: `t${i}`, command: '/bin/true' })));
   const run = async (list: ResolvedAgent[]) => {
     const started = performance.now();
@@ -45,6 +50,7 @@ export function spawnpool(n: number, concurrency: number, launcher: 'direct' | '
     },
     // The specs are validated once, outside the timing, as a caller reusing them would.
     run: () => run(agents),
+    otherCpuMs: () => (helperLauncher?.pids ?? []).reduce((sum, pid) => sum + cpuMsOf(pid), 0),
     close: () => spawner.close(),
   };
 }

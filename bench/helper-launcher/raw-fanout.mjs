@@ -1,7 +1,7 @@
 // The raw baseline of the fan-out, on plain node (no tsx: the smallest host
 // Node can be): N `/bin/true` with `child_process.spawn` from the main
 // thread, C in flight, stdio 'ignore'. A warm-up round, then one timed run;
-// prints { name, rate, hostRssMb } as JSON.
+// prints { name, rate, hostRssMb, hostCpuMsPerAgent, helperCpuMsPerAgent } as JSON.
 import { spawn } from 'node:child_process';
 
 const [n, concurrency] = process.argv.slice(2).map(Number);
@@ -31,5 +31,8 @@ function run(count) {
 
 await run(Math.min(n, concurrency * 2));
 const hostRssMb = process.memoryUsage.rss() / 2 ** 20;
+const cpu = process.cpuUsage();
 const ms = await run(n);
-process.stdout.write(`${JSON.stringify({ name: 'raw Node spawn (main thread, plain node)', rate: (n / ms) * 1000, hostRssMb })}\n`);
+const { user, system } = process.cpuUsage(cpu);
+const hostCpuMsPerAgent = (user + system) / 1000 / n;
+process.stdout.write(`${JSON.stringify({ name: 'raw Node spawn (main thread, plain node)', rate: (n / ms) * 1000, hostRssMb, hostCpuMsPerAgent, helperCpuMsPerAgent: 0 })}\n`);

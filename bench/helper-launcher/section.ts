@@ -6,8 +6,11 @@
  *   section.ts transport <runs>
  *   section.ts fanout <variant> <agents> <concurrency>
  *   section.ts level <target RSS bytes> <runs> <agents per batch>
+ *   section.ts crossover <target RSS bytes> <runs> <agents per burst>
  */
 import { Ballast } from './ballast.ts';
+import { selfCpuMs } from './cpu.ts';
+import { measureCrossover } from './crossover.ts';
 import { spawnpool, xargs, type FanoutVariant } from './fanout.ts';
 import { measureLevel } from './latency.ts';
 import { endToEnd, roundTrips } from './transport.ts';
@@ -15,7 +18,16 @@ import { endToEnd, roundTrips } from './transport.ts';
 const [name, ...args] = process.argv.slice(2);
 const num = (i: number) => Number(args[i]);
 
-async function fanout(variant: string, agents: number, concurrency: number): Promise<{ name: string; rate: number; hostRssMb: number }> {
+export interface FanoutRun {
+  name: string;
+  rate: number;
+  hostRssMb: number;
+  /** CPU ms per agent of the host process (all its threads) and of the helpers; NaN where not measured. */
+  hostCpuMsPerAgent: number;
+  helperCpuMsPerAgent: number;
+}
+
+async function fanout(variant: string, agents: number, concurrency: number): Promise<FanoutRun> {
   const v: FanoutVariant =
     variant === 'xargs' ? xargs(agents, concurrency)
     : variant === 'direct' ? spawnpool(agents, concurrency, 'direct')
@@ -23,8 +35,10 @@ async function fanout(variant: string, agents: number, concurrency: number): Pro
   try {
     await v.warmUp();
     const hostRssMb = process.memoryUsage.rss() / 2 ** 20;
+    const [host, other] = [selfCpuMs(), v.otherCpuMs()];
     const ms = await v.run();
-    return { name: v.name, rate: (agents / ms) * 1000, hostRssMb };
+    const hostCpuMsPerAgent = variant === 'xargs' ? Number.NaN : (selfCpuMs() - host) / agents;
+    return { name: v.name, rate: (agents / ms) * 1000, hostRssMb, hostCpuMsPerAgent, helperCpuMsPerAgent: (v.otherCpuMs() - other) / agents };
   } finally {
     await v.close();
   }
@@ -38,6 +52,13 @@ switch (name) {
   case 'fanout':
     result = await fanout(args[0]!, num(1), num(2));
     break;
+  case 'crossover': {
+    const ballast = new Ballast();
+    ballast.growTo(num(0));
+    result = await measureCrossover(num(2), num(1));
+    ballast.release();
+    break;
+  }
   case 'level': {
     const ballast = new Ballast();
     ballast.growTo(num(0));

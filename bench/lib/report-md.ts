@@ -8,7 +8,7 @@ export function renderMarkdown(report: Report, chartFile: string | undefined): s
   out.push('# spawnpool benchmarks', '');
   out.push(`${report.mode === 'full' ? 'Full' : 'Quick'} mode${report.tiny ? ' (tiny sizes: wiring check only, figures meaningless)' : ''}, started ${report.startedAt}, took ${num(report.durationMs / 1000)} s, seed ${report.seed}.`, '');
   out.push(`Machine: ${m.cpuModel}, ${m.cores} cores (${m.availableParallelism} available to Node), ${num(m.totalMemoryMb / 1024)} GiB RAM, Node ${m.node}, ${m.platform} ${m.arch} ${m.osRelease}. Load average (1/5/15 min) at start ${m.loadAvgStart.join(' / ')}, at end ${m.loadAvgEnd.join(' / ')}.`, '');
-  out.push('Every comparison runs its variants interleaved in one process (one run of each per round, the first variant rotating), warm-up rounds discarded. Speedups are ratios of medians (> 1 favours spawnpool) with a 95% percentile-bootstrap interval; p is a one-sided permutation test (simple-statistics `permutationTest`, difference of means) that spawnpool is better. p95 is left out below 20 samples.', '');
+  out.push('Every comparison runs its variants interleaved in one process (one run of each per round, the first variant rotating), warm-up rounds discarded. Speedups are ratios of medians (> 1 favours spawnpool) with a 95% percentile-bootstrap interval; p is a one-sided permutation test (simple-statistics `permutationTest`, difference of means) that spawnpool is better. p95 is left out below 20 samples. A speed target counts as met on the ratio of medians; its interval is shown beside it.', '');
   if (chartFile !== undefined) out.push(`![Distributions per variant](${chartFile})`, '');
 
   const targets = report.scenarios.flatMap((s) => s.targets.map((t) => ({ scenario: s.name, ...t })));

@@ -47,6 +47,7 @@ export function renderSvg(report: Report): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height + 16}" viewBox="0 0 ${WIDTH} ${height + 16}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     ...parts,
+    ...legend(height + 8),
     `<text x="${WIDTH - 8}" y="${height + 8}" text-anchor="end" fill="#777" font-size="10">${escapeXml(caption)}</text>`,
     '</svg>',
     '',
@@ -89,10 +90,18 @@ function renderPanel(rows: Row[], title: string, unit: string, top: number): str
     const x = scale(t);
     if (x < x0 - 0.5 || x > x1 + 0.5) continue;
     out.push(`<line x1="${f(x)}" x2="${f(x)}" y1="${axisY}" y2="${axisY + 4}" stroke="#999"/>`);
-    out.push(`<text x="${f(x)}" y="${axisY + 16}" text-anchor="middle" fill="#555" font-size="10">${escapeXml(num(t))}</text>`);
+    out.push(`<text x="${f(x)}" y="${axisY + 16}" text-anchor="middle" fill="#555" font-size="10">${escapeXml(Number.isInteger(t) ? t.toLocaleString('en-US') : num(t))}</text>`);
   }
   out.push(`<text x="${x1 + 8}" y="${axisY + 16}" fill="#555" font-size="10">${escapeXml(unit)}</text>`, '</g>');
   return out.join('\n');
+}
+
+function legend(y: number): string[] {
+  const entries: [VariantRole, string][] = [['candidate', 'spawnpool'], ['baseline', 'baseline'], ['reference', 'reference']];
+  return entries.map(([role, label], i) => {
+    const x = 8 + i * 90;
+    return `<rect x="${x}" y="${y - 8}" width="10" height="10" fill="${COLOR[role]}" fill-opacity="0.5" stroke="${COLOR[role]}"/><text x="${x + 14}" y="${y + 1}" fill="#555" font-size="10">${label}</text>`;
+  });
 }
 
 /** Round tick values: powers of ten on a log axis, 1/2/5 steps on a linear one. */

@@ -18,7 +18,7 @@ export const AUTO_HELPER_RSS_BYTES = 256 * 1024 * 1024;
 export interface AutoLauncherOptions {
   /** Host RSS (bytes) from which agents go through the helper. Default {@link AUTO_HELPER_RSS_BYTES}. */
   thresholdBytes?: number;
-  /** Helper processes, once the helper is used. Default 1. */
+  /** Helper processes, once the helper is used. Default DEFAULT_HELPERS (one per core, at most 4). */
   helpers?: number;
 }
 

@@ -29,7 +29,7 @@ function failure(r: { ok: boolean; stage: unknown; error?: { code: string } | un
 
 describe('helper launcher', () => {
   it('forks agents from the helper, not from the host', async () => {
-    const launcher = new HelperLauncher();
+    const launcher = new HelperLauncher({ helpers: 1 });
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
       const [outcome] = await spawned(spawner.spawnBatch([sleeper('s')]));
       expect(launcher.pids).toHaveLength(1);
@@ -60,7 +60,7 @@ describe('helper launcher', () => {
   });
 
   it('fails in-flight agents with E_LAUNCHER when the helper dies, kills their trees, and starts a new helper', async () => {
-    const launcher = new HelperLauncher();
+    const launcher = new HelperLauncher({ helpers: 1 });
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
       const batch = spawner.spawnBatch([sleeper('a'), { name: 'tree', command: process.execPath, args: [agentScript('fork-grandchild.mjs'), 'quiet'], ready: { stdout: '^ready' } }]);
       const outcomes = await spawned(batch);
@@ -82,7 +82,7 @@ describe('helper launcher', () => {
   });
 
   it('fails an agent at the spawn stage when its helper dies before starting it', async () => {
-    const launcher = new HelperLauncher({ entry: fixture('silent-helper.mjs') });
+    const launcher = new HelperLauncher({ helpers: 1, entry: fixture('silent-helper.mjs') });
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
       const batch = spawner.spawnBatch([sleeper('waiting')]);
       // The stand-in never answers: kill it once it is up.
@@ -99,7 +99,7 @@ describe('helper launcher', () => {
     ['exit-at-once.mjs', /the launch helper \(pid \d+\) exited with code 3 before the agent started/],
     ['garbage-helper.mjs', /the launch helper \(pid \d+\) was killed by SIGKILL before the agent started/],
   ])('fails launches with E_LAUNCHER when the helper is broken (%s)', async (entry, message) => {
-    const launcher = new HelperLauncher({ entry: fixture(entry) });
+    const launcher = new HelperLauncher({ helpers: 1, entry: fixture(entry) });
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
       const results: AgentResult[] = await spawner.spawnBatch([sleeper('x')]).results;
       expect(failure(results[0]!)).toEqual({ ok: false, stage: 'spawn', code: 'E_LAUNCHER' });
