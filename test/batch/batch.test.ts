@@ -74,6 +74,7 @@ describe('spawnBatch', () => {
       const builds = records.filter((r) => r.stage === 'build');
       expect(builds).toHaveLength(4);
       for (const b of builds) expect(b.writerThreadId).toBeGreaterThan(0);
+      expect(outcomes.map((o) => [o.name, o.ok, o.error?.message])).toEqual(outcomes.map((o) => [o.name, true, undefined]));
       for (const o of outcomes) expect(o.prompt!.builtOnThread).toBeGreaterThan(0);
       // SPAWN and EXIT records come from the main thread (threadId 0).
       expect(records.filter((r) => r.stage !== 'build').every((r) => r.writerThreadId === 0)).toBe(true);
@@ -93,8 +94,8 @@ describe('spawnBatch', () => {
       ]);
       const results = await batch.results;
       const byName = Object.fromEntries(results.map((r) => [r.name, r]));
-      expect(byName['good-1']!.ok).toBe(true);
-      expect(byName['good-2']!.ok).toBe(true);
+      expect(byName['good-1']).toMatchObject({ ok: true, error: undefined });
+      expect(byName['good-2']).toMatchObject({ ok: true, error: undefined });
       expect([byName.missing!.stage, byName.missing!.error?.code]).toEqual(['spawn', 'E_ENOENT']);
       expect([byName['bad-context']!.stage, byName['bad-context']!.error?.code]).toEqual(['build', 'E_CONTEXT_ESCAPE']);
       expect([byName['exits-2']!.stage, byName['exits-2']!.error?.code, byName['exits-2']!.exitCode]).toEqual(['run', 'E_EXIT', 2]);
@@ -118,7 +119,7 @@ describe('spawnBatch', () => {
       const outcomes = await collect(batch);
       const banner = outcomes.find((o) => o.name === 'banner')!;
       const plain = outcomes.find((o) => o.name === 'plain')!;
-      expect(banner.ok).toBe(true);
+      expect([banner.ok, banner.error?.message]).toEqual([true, undefined]);
       // Not a timing claim: the agent cannot print before its 150 ms timer fires.
       expect(banner.timings.launchMs).toBeGreaterThanOrEqual(150);
       expect(outcomes.indexOf(plain)).toBeLessThan(outcomes.indexOf(banner));
@@ -158,7 +159,7 @@ describe('spawnBatch', () => {
       }
       await Promise.all(done);
       expect(peak).toBeLessThanOrEqual(2);
-      expect((await batch.results).every((r) => r.ok)).toBe(true);
+      expect((await batch.results).filter((r) => !r.ok).map((r) => r.error?.message)).toEqual([]);
     });
   });
 
@@ -189,6 +190,7 @@ describe('spawnBatch', () => {
       await batch.results;
       spawner.metrics.drain();
       const durations = spawnRecords.filter((r) => r.batchId === summary.batchId && r.ok).map((r) => r.durationMs);
+      expect(spawnRecords.filter((r) => !r.ok).map((r) => [r.agent, r.error])).toEqual([]);
       expect(durations).toHaveLength(5);
       expect(summary.maxMs).toBe(Math.max(...durations));
       expect(summary.minMs).toBe(Math.min(...durations));

@@ -107,13 +107,18 @@ describe('helper launcher', () => {
     });
   });
 
-  it('spreads launches over its helpers', async () => {
+  it('sends launches to a started helper rather than wait for a new one, and spreads them once several are up', async () => {
     const launcher = new HelperLauncher({ helpers: 2 });
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
-      const outcomes = await spawned(spawner.spawnBatch([sleeper('a'), sleeper('b'), sleeper('c'), sleeper('d')]));
-      const parents = outcomes.map((o) => parentOf(o.pid!));
+      // Cold: the first helper is still starting, so both launches queue on it and no second start is begun.
+      const first = await spawned(spawner.spawnBatch([sleeper('a'), sleeper('b')]));
+      expect(launcher.pids).toHaveLength(1);
+      expect(first.map((o) => parentOf(o.pid!))).toEqual([launcher.pids[0], launcher.pids[0]]);
+
+      await launcher.warmUp();
       expect(launcher.pids).toHaveLength(2);
-      expect(new Set(parents)).toEqual(new Set(launcher.pids));
+      const next = await spawned(spawner.spawnBatch([sleeper('c'), sleeper('d'), sleeper('e'), sleeper('f')]));
+      expect(new Set(next.map((o) => parentOf(o.pid!)))).toEqual(new Set(launcher.pids));
     });
   });
 
@@ -138,6 +143,7 @@ describe('helper launcher', () => {
     let helpers: number[] = [];
     let outcomes: SpawnOutcome[] = [];
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
+      await launcher.warmUp();
       outcomes = await spawned(spawner.spawnBatch([sleeper('a'), sleeper('b')]));
       helpers = launcher.pids;
     });

@@ -29,10 +29,11 @@ export interface HelperLauncherOptions {
 }
 
 /**
- * A {@link Launcher} that runs agents from small helper processes. A helper
- * starts on the first launch that needs it (so an unused launcher costs
- * nothing); one that dies fails its in-flight agents with `E_LAUNCHER` and
- * is replaced on the next launch. If the host dies, even by SIGKILL, each
+ * A {@link Launcher} that runs agents from small helper processes. The first
+ * helper starts on the first launch (so an unused launcher costs nothing),
+ * more only when the running ones have forks queued (or on `warmUp()`); one
+ * that dies fails its in-flight agents with `E_LAUNCHER` and is replaced on
+ * the next launch. If the host dies, even by SIGKILL, each
  * helper sees its channel close, kills every agent tree it started and exits.
  *
  * @example
@@ -72,14 +73,28 @@ export class HelperLauncher implements Launcher {
   }
 
   /**
-   * The running helper with the fewest launches waiting for their fork (ties
-   * rotate). A new helper is started only when every running one has a fork
-   * queued: starting one is itself a fork of the (possibly big) host.
+   * Starts every helper not running yet and resolves once all are up (never
+   * rejects; a helper that fails to start is replaced at the next launch).
+   * Each start is a fork of this process: warming up while the host is
+   * still small, or before timing-critical work, keeps that cost out of it.
+   */
+  async warmUp(): Promise<void> {
+    if (this.#closed) return;
+    for (let i = 0; i < this.#slots.length; i++) if (!this.#slots[i]?.alive) this.#slots[i] = new HelperProcess(this.#command);
+    await Promise.all(this.#slots.map((h) => h?.started));
+  }
+
+  /**
+   * The helper for the next launch: a started one if any (a launch should not
+   * wait for a process start when a helper is already up), then the one with
+   * the fewest forks queued; ties rotate. When even that one has forks queued,
+   * one more helper is started for later launches, one start at a time.
    */
   #pick(): HelperProcess {
     const n = this.#slots.length;
     let best: number | undefined;
     let free: number | undefined;
+    let starting = false;
     for (let k = 0; k < n; k++) {
       const i = (this.#next + k) % n;
       const helper = this.#slots[i];
@@ -87,18 +102,17 @@ export class HelperLauncher implements Launcher {
         free ??= i;
         continue;
       }
-      if (best === undefined || load(helper) < load(this.#slots[best]!)) best = i;
+      if (!helper.up) starting = true;
+      if (best === undefined || rank(helper) < rank(this.#slots[best]!)) best = i;
     }
-    let chosen: number;
-    if (best !== undefined && (free === undefined || this.#slots[best]!.pendingSpawns === 0)) chosen = best;
-    else chosen = free ?? best!;
-    this.#next = (chosen + 1) % n;
-    let helper = this.#slots[chosen];
-    if (helper === undefined || !helper.alive) {
-      helper = new HelperProcess(this.#command);
-      this.#slots[chosen] = helper;
+    if (best === undefined) {
+      best = free!;
+      this.#slots[best] = new HelperProcess(this.#command);
+    } else if (this.#slots[best]!.pendingSpawns > 0 && free !== undefined && !starting) {
+      this.#slots[free] = new HelperProcess(this.#command);
     }
-    return helper;
+    this.#next = (best + 1) % n;
+    return this.#slots[best]!;
   }
 }
 
@@ -108,9 +122,9 @@ export function checkHelpers(helpers: number): number {
   throw new ConfigError(`Expected the \`helpers\` option to be a positive integer, got \`${String(helpers)}\``);
 }
 
-/** Forks queued first; running agents (pipes to read) only break ties. */
-function load(helper: HelperProcess): number {
-  return helper.pendingSpawns * 1_000_000 + helper.inFlight;
+/** Up before starting; then forks queued; running agents (pipes to read) only break ties. */
+function rank(helper: HelperProcess): number {
+  return (helper.up ? 0 : 1e12) + helper.pendingSpawns * 1e6 + helper.inFlight;
 }
 
 function closedExit(agent: string): LaunchExit {

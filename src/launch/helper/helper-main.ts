@@ -10,7 +10,7 @@ import net from 'node:net';
 import { startAgentProcess } from '../agent-process.ts';
 import { LiveTrees } from '../process-tree.ts';
 import type { LaunchHandle } from '../types.ts';
-import { exitedFrame, readEnv, readLaunch, readyFrame, spawnedFrame } from './messages.ts';
+import { exitedFrame, helloFrame, readEnv, readLaunch, readyFrame, spawnedFrame } from './messages.ts';
 import { CHANNEL_FD, FRAME, FrameReader, type Frame } from './wire.ts';
 
 const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
@@ -32,6 +32,7 @@ channel.on('data', (chunk: Buffer) => {
 channel.once('end', () => shutdown());
 channel.once('close', () => shutdown());
 channel.on('error', (error) => shutdown(`channel error: ${error.message}`));
+send(helloFrame());
 
 function handle(frame: Frame): void {
   switch (frame.type) {

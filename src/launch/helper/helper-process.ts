@@ -32,9 +32,19 @@ export class HelperProcess {
   /** Settles when the helper process is gone and every in-flight agent has been failed. */
   readonly gone: Promise<void>;
   #markGone!: () => void;
+  /** Settles true once the helper has said hello (it reads requests), false if it died first. */
+  readonly started: Promise<boolean>;
+  #markUp!: (up: boolean) => void;
+  #up = false;
 
   constructor(command: HelperCommand) {
     this.gone = new Promise((resolve) => (this.#markGone = resolve));
+    this.started = new Promise((resolve) => {
+      this.#markUp = (up) => {
+        this.#up = up;
+        resolve(up);
+      };
+    });
     // detached: its own session, so a Ctrl-C meant for the host's terminal group does not kill the
     // helper behind the host's back; the host decides, and the channel tells the helper when it is gone.
     // The helper's stdout and stderr are the host's; the pipe at index CHANNEL_FD (3) is the channel.
@@ -56,6 +66,11 @@ export class HelperProcess {
 
   get alive(): boolean {
     return this.#death === undefined;
+  }
+
+  /** Alive and past its start-up: a launch sent now waits for no process start. */
+  get up(): boolean {
+    return this.#up && this.#death === undefined;
   }
 
   /** Launches sent that have not reported a pid (or an exit) yet: the helper's queue of forks. */
@@ -126,6 +141,10 @@ export class HelperProcess {
   }
 
   #onFrame(frame: Frame): void {
+    if (frame.type === FRAME.hello) {
+      this.#markUp(true);
+      return;
+    }
     const entry = this.#inflight.get(frame.id);
     if (entry === undefined) return;
     // Events are stamped with the host's clock on arrival: every figure of a batch then uses one clock,
@@ -176,6 +195,7 @@ export class HelperProcess {
     for (const entry of orphans) entry.events.exited(helperFailure(entry, this.pid, why));
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
     this.#ref(false);
+    this.#markUp(false);
     this.#markGone();
   }
 

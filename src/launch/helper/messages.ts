@@ -56,6 +56,10 @@ export function readSpawned(frame: Frame): { pid: number } {
   return { pid };
 }
 
+export function helloFrame(): Uint8Array[] {
+  return encodeFrame(FRAME.hello, 0);
+}
+
 export function readyFrame(id: number): Uint8Array[] {
   return encodeFrame(FRAME.ready, id);
 }

@@ -24,6 +24,8 @@ export const FRAME = {
   spawned: 16,
   ready: 17,
   exited: 18,
+  /** The helper is up and reading requests. */
+  hello: 19,
 } as const;
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 
