@@ -20,6 +20,7 @@ export async function measureCrossover(agents: number, runs: number): Promise<Cr
   const helper = new HelperLauncher();
   const result: CrossoverResult = { hostRssMb: 0, directMs: [], helperMs: [] };
   try {
+    await helper.warmUp();
     for (let r = -1; r < runs; r++) {
       const d = await burst(direct, agents);
       const h = await burst(helper, agents);

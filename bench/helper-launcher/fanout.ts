@@ -47,6 +47,7 @@ export function spawnpool(n: number, concurrency: number, launcher: 'direct' | '
     warmUp: async () => {
       await spawner.ready;
       await run(agents.slice(0, Math.min(n, concurrency * 2)));
+      await helperLauncher?.warmUp();
     },
     // The specs are validated once, outside the timing, as a caller reusing them would.
     run: () => run(agents),

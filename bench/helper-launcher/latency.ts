@@ -60,6 +60,8 @@ export async function measureLevel(agentCount: number, runs: number): Promise<Le
   try {
     await spawner.ready;
     const cold = await batch('helper');
+    // Every helper up (the first batch started one; more start only under load).
+    await launcher.helper.warmUp();
     await batch('direct');
     const samples: Record<Mode, ModeSamples> = { direct: { spawnMs: [], eldMaxMs: [] }, helper: { spawnMs: [], eldMaxMs: [] } };
     const idleEldMaxMs: number[] = [];

@@ -110,6 +110,7 @@ export async function endToEnd(runs: number): Promise<EndToEnd[]> {
   const prompts = { empty: new Uint8Array(0), oneMb: new Uint8Array(Buffer.alloc(MB, 'q')) };
   const samples = { direct: { empty: [] as number[], oneMb: [] as number[] }, helper: { empty: [] as number[], oneMb: [] as number[] } };
   try {
+    await launchers.helper.warmUp();
     for (let r = -1; r < runs; r++) {
       for (const mode of ['direct', 'helper'] as const) {
         for (const size of ['empty', 'oneMb'] as const) {
