@@ -31,7 +31,10 @@ channel.on('data', (chunk: Buffer) => {
 });
 channel.once('end', () => shutdown());
 channel.once('close', () => shutdown());
-channel.on('error', (error) => shutdown(`channel error: ${error.message}`));
+channel.on('error', (error: NodeJS.ErrnoException) => {
+  // EPIPE / ECONNRESET: the host is gone, the ordinary way for a helper to end.
+  shutdown(error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : `channel error: ${error.message}`);
+});
 send(helloFrame());
 
 function handle(frame: Frame): void {

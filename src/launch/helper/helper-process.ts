@@ -56,7 +56,10 @@ export class HelperProcess {
     this.#child.on('error', (error) => (this.#spawnError = error));
     // 'close' comes after the exit and after every frame the helper sent has been read.
     this.#child.once('close', (code, signal) => this.#die(describeEnd(code, signal, this.#spawnError)));
-    this.#ref(false);
+    // Referenced while starting, so awaiting `started` keeps the host alive; unreferenced once up and idle.
+    void this.started.then(() => {
+      if (this.#inflight.size === 0) this.#ref(false);
+    });
   }
 
   /** The helper's pid; undefined if it could not be started. */
@@ -175,7 +178,7 @@ export class HelperProcess {
     this.#inflight.delete(id);
     if (entry.pid === undefined) this.#pendingSpawns--;
     if (this.#inflight.size > 0) return;
-    this.#ref(false);
+    if (this.#up) this.#ref(false);
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
