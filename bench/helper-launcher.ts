@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/helper-launcher.ts [--quick] [--only SECTIONS] [--out FILE]`:
+ * `npx tsx bench/helper-launcher.ts [--quick] [--only SECTIONS] [--helpers N] [--out FILE]`:
  * the helper launcher against the direct one, ratios in one run. Prints
  * Markdown tables and writes them to bench/results/helper-launcher.md.
  *
@@ -12,6 +12,7 @@
  * Every section runs in fresh host processes (section.ts), so each host
  * starts small and carries nothing from the one before.
  * --quick: fewer runs and sizes (checks the wiring; the figures are rough).
+ * --helpers N: helpers of the helper launcher in transport, crossover and levels (default DEFAULT_HELPERS).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -28,10 +29,14 @@ import { fmt, median, quantile, ratio } from './helper-launcher/stats.ts';
 import type { EndToEnd, RoundTrips } from './helper-launcher/transport.ts';
 
 const SECTIONS = ['transport', 'fanout', 'crossover', 'levels'] as const;
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } }, strict: true });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, helpers: { type: 'string' }, out: { type: 'string' } }, strict: true });
 const quick = values.quick;
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(','));
 for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`Expected --only to list ${SECTIONS.join(', ')}, got \`${s}\``);
+
+// The latency sections' helper count reaches their processes through the environment.
+if (values.helpers !== undefined) process.env.SPAWNPOOL_BENCH_HELPERS = values.helpers;
+const helpers = values.helpers ?? String(DEFAULT_HELPERS);
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -65,7 +70,7 @@ const targets: string[] = [];
 
 print(`# Helper launcher benchmark${quick ? ' (--quick)' : ''}`);
 print();
-print(`${new Date().toISOString()} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}) · load average at start ${load()} · from source: hosts and helpers run under tsx (a helper from dist/ is smaller) · 'helper' below means the default helper count, ${DEFAULT_HELPERS} here`);
+print(`${new Date().toISOString()} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}) · load average at start ${load()} · from source: hosts and helpers run under tsx (a helper from dist/ is smaller) · 'helper' in the transport, crossover and host-size sections: ${helpers} helper(s)${values.helpers === undefined ? ' (the default)' : ''}`);
 print();
 
 if (only.has('transport')) await transport();
@@ -149,15 +154,15 @@ async function levels(): Promise<void> {
     rows.push(await section<LevelResult>('level', target, config.runs, AGENTS_PER_BATCH));
     console.error(`  measured at host RSS ${fmt(rows.at(-1)!.hostRssMb, 0)} MB`);
   }
-  print('| host RSS (MB) | helper RSS (MB) | direct p50 (ms) | direct p95 | helper p50 | helper p95 | helper/direct p50 | ELD max direct (median / worst, ms) | ELD max helper (median / worst) | ELD max idle (median / worst) | helper cold start (ms) |');
-  print('|---|---|---|---|---|---|---|---|---|---|---|');
+  print('| host RSS (MB) | helper RSS (MB) | direct p50 (ms) | direct p95 | helper p50 | helper p95 | helper/direct p50 | ELD max direct (median / worst, ms) | ELD max helper (median / worst) | ELD max idle (median / worst) | main thread busy per batch, direct / helper (ms, median) | helper cold start (ms) |');
+  print('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const l of rows) {
     const [d, h] = [l.direct, l.helper];
     const eld = (s: number[]) => `${fmt(median(s))} / ${fmt(Math.max(...s))}`;
-    print(`| ${fmt(l.hostRssMb, 0)} | ${fmt(l.helperRssMb, 0)} | ${fmt(p50(d.spawnMs))} | ${fmt(p95(d.spawnMs))} | ${fmt(p50(h.spawnMs))} | ${fmt(p95(h.spawnMs))} | ${ratio(p50(h.spawnMs), p50(d.spawnMs))} | ${eld(d.eldMaxMs)} | ${eld(h.eldMaxMs)} | ${eld(l.idleEldMaxMs)} | ${fmt(l.helperColdMs)} |`);
+    print(`| ${fmt(l.hostRssMb, 0)} | ${fmt(l.helperRssMb, 0)} | ${fmt(p50(d.spawnMs))} | ${fmt(p95(d.spawnMs))} | ${fmt(p50(h.spawnMs))} | ${fmt(p95(h.spawnMs))} | ${ratio(p50(h.spawnMs), p50(d.spawnMs))} | ${eld(d.eldMaxMs)} | ${eld(h.eldMaxMs)} | ${eld(l.idleEldMaxMs)} | ${fmt(median(d.busyMs))} / ${fmt(median(h.busyMs))} | ${fmt(l.helperColdMs)} |`);
   }
   print();
-  print(`${config.runs} measured runs per launcher and size (${config.runs * AGENTS_PER_BATCH} spawns each), after one warm-up run each, interleaved (direct, helper, direct, ...). One spawner (one build worker) per size, its launcher switched run by run. Spawn latency: batch start to the spawn event. ELD: monitorEventLoopDelay (resolution 1 ms) over each batch until its last exit; 'idle': the same monitor over an idle wait as long as the helper batch, the machine's noise floor. Helper cold start: the first batch, the helper's own start (a fork of the host at that size) included.`);
+  print(`${config.runs} measured runs per launcher and size (${config.runs * AGENTS_PER_BATCH} spawns each), after one warm-up run each, interleaved (direct, helper, direct, ...). One spawner (one build worker) per size, its launcher switched run by run. Spawn latency: batch start to the spawn event. ELD: monitorEventLoopDelay (resolution 1 ms) over each batch until its last exit; 'idle': the same monitor over an idle wait as long as the helper batch, the machine's noise floor. Busy: event-loop utilisation, active ms (a delay far above it is a stall outside the thread's own work). Helper cold start: the first batch, the helper's own start (a fork of the host at that size) included.`);
   print();
   const [first, last] = [rows[0]!, rows.at(-1)!];
   targets.push(`helper p95 at ${fmt(last.hostRssMb, 0)} MB vs at ${fmt(first.hostRssMb, 0)} MB: ${ratio(p95(last.helper.spawnMs), p95(first.helper.spawnMs))} (target <= 1.5x)`);

@@ -48,7 +48,7 @@ export interface SpawnerOptions {
    * Default: the SPAWNPOOL_LAUNCHER environment variable if set, else 'auto'.
    */
   launcher?: LauncherChoice;
-  /** Helper processes to spread launches over (launcher 'helper' or 'auto'). Default: one per core, at most 4. */
+  /** Helper processes to spread launches over (launcher 'helper' or 'auto'). Default 1. */
   helpers?: number;
   /** Keep Prometheus metrics (`metrics.prometheus()`). false skips loading prom-client. Default true. */
   prometheus?: boolean;

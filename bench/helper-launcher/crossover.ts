@@ -6,6 +6,7 @@
  */
 import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
 import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
+import { benchHelpers } from './stats.ts';
 import type { Launcher, LaunchRequest } from '../../src/launch/types.ts';
 import { mb } from './latency.ts';
 
@@ -17,7 +18,7 @@ export interface CrossoverResult {
 
 export async function measureCrossover(agents: number, runs: number): Promise<CrossoverResult> {
   const direct = new DirectLauncher();
-  const helper = new HelperLauncher();
+  const helper = new HelperLauncher({ helpers: benchHelpers() });
   const result: CrossoverResult = { hostRssMb: 0, directMs: [], helperMs: [] };
   try {
     await helper.warmUp();

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveAgents, Spawner, type ResolvedAgent } from '../../src/index.ts';
 import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
 import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
+import { benchHelpers } from './stats.ts';
 import type { LaunchEvents, LaunchHandle, Launcher, LaunchRequest } from '../../src/launch/types.ts';
 
 export type Mode = 'direct' | 'helper';
@@ -17,6 +18,8 @@ export interface ModeSamples {
   spawnMs: number[];
   /** Max event-loop delay of each measured run. */
   eldMaxMs: number[];
+  /** Main-thread busy time (event-loop utilisation, active ms) of each measured run. */
+  busyMs: number[];
 }
 
 export interface LevelResult {
@@ -37,7 +40,7 @@ export interface LevelResult {
  */
 class SwitchedLauncher implements Launcher {
   readonly direct = new DirectLauncher();
-  readonly helper = new HelperLauncher();
+  readonly helper = new HelperLauncher({ helpers: benchHelpers() });
   use: Mode = 'direct';
 
   launch(request: LaunchRequest, events: LaunchEvents): LaunchHandle {
@@ -63,13 +66,14 @@ export async function measureLevel(agentCount: number, runs: number): Promise<Le
     // Every helper up (the first batch started one; more start only under load).
     await launcher.helper.warmUp();
     await batch('direct');
-    const samples: Record<Mode, ModeSamples> = { direct: { spawnMs: [], eldMaxMs: [] }, helper: { spawnMs: [], eldMaxMs: [] } };
+    const samples: Record<Mode, ModeSamples> = { direct: { spawnMs: [], eldMaxMs: [], busyMs: [] }, helper: { spawnMs: [], eldMaxMs: [], busyMs: [] } };
     const idleEldMaxMs: number[] = [];
     for (let r = 0; r < runs; r++) {
       for (const mode of ['direct', 'helper'] as const) {
         const run = await batch(mode);
         samples[mode].spawnMs.push(...run.spawnMs);
         samples[mode].eldMaxMs.push(run.eldMaxMs);
+        samples[mode].busyMs.push(run.busyMs);
         if (mode === 'helper') idleEldMaxMs.push(await idleDelay(run.wallMs));
       }
     }
@@ -79,9 +83,10 @@ export async function measureLevel(agentCount: number, runs: number): Promise<Le
   }
 }
 
-async function runBatch(spawner: Spawner, agents: ResolvedAgent[]): Promise<{ spawnMs: number[]; eldMaxMs: number; wallMs: number }> {
+async function runBatch(spawner: Spawner, agents: ResolvedAgent[]): Promise<{ spawnMs: number[]; eldMaxMs: number; busyMs: number; wallMs: number }> {
   const delay = await startMonitor();
   const started = performance.now();
+  const utilisation = performance.eventLoopUtilization();
   const batch = spawner.spawnBatch(agents);
   const spawnMs: number[] = [];
   for await (const o of batch) {
@@ -90,7 +95,8 @@ async function runBatch(spawner: Spawner, agents: ResolvedAgent[]): Promise<{ sp
   }
   await batch.results;
   delay.disable();
-  return { spawnMs, eldMaxMs: delay.max / 1e6, wallMs: performance.now() - started };
+  const busyMs = performance.eventLoopUtilization(utilisation).active;
+  return { spawnMs, eldMaxMs: delay.max / 1e6, busyMs, wallMs: performance.now() - started };
 }
 
 async function idleDelay(ms: number): Promise<number> {

@@ -16,3 +16,9 @@ export function fmt(n: number, digits = 1): string {
 export function ratio(a: number, b: number): string {
   return Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : 'n/a';
 }
+
+/** Helpers per helper launcher in the latency sections: --helpers of the benchmark, passed down as an environment variable; default DEFAULT_HELPERS. */
+export function benchHelpers(): number | undefined {
+  const n = process.env.SPAWNPOOL_BENCH_HELPERS;
+  return n === undefined || n === '' ? undefined : Number(n);
+}

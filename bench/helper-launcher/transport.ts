@@ -14,7 +14,7 @@ import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
 import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
 import { encodeFrame, FRAME, FrameReader } from '../../src/launch/helper/wire.ts';
 import type { Launcher, LaunchRequest } from '../../src/launch/types.ts';
-import { median } from './stats.ts';
+import { benchHelpers, median } from './stats.ts';
 
 const MB = 1 << 20;
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -106,7 +106,7 @@ export interface EndToEnd {
 
 /** Median launch() → spawned of `cat > /dev/null` with an empty and a 1 MB stdin prompt. */
 export async function endToEnd(runs: number): Promise<EndToEnd[]> {
-  const launchers = { direct: new DirectLauncher(), helper: new HelperLauncher() };
+  const launchers = { direct: new DirectLauncher(), helper: new HelperLauncher({ helpers: benchHelpers() }) };
   const prompts = { empty: new Uint8Array(0), oneMb: new Uint8Array(Buffer.alloc(MB, 'q')) };
   const samples = { direct: { empty: [] as number[], oneMb: [] as number[] }, helper: { empty: [] as number[], oneMb: [] as number[] } };
   try {

@@ -9,16 +9,20 @@ import { checkHelpers, HelperLauncher } from './helper/helper-launcher.ts';
 import type { LaunchEvents, LaunchHandle, Launcher, LaunchRequest } from './types.ts';
 
 /**
- * Host RSS above which 'auto' launches through the helper. Chosen by
- * measurement (bench/helper-launcher.ts, crossover section): see the
- * measured table in bench/results/helper-launcher.md.
+ * Host RSS from which 'auto' launches through the helper: 128 MiB. Chosen by
+ * measurement (bench/helper-launcher.ts, crossover section, 2 cores): for 8
+ * launches at once the helper's p50 was already 0.83–0.97x of direct at the
+ * smallest hosts measurable from source (116–145 MB, a bare tsx process;
+ * three runs), and 0.4–0.5x at 400–500 MB; a single launch cost the same
+ * both ways at ~115 MB (transport section). Below this size the host is no bigger than a
+ * helper (60–100 MB), so forking it directly costs no more and saves a process.
  */
-export const AUTO_HELPER_RSS_BYTES = 256 * 1024 * 1024;
+export const AUTO_HELPER_RSS_BYTES = 128 * 1024 * 1024;
 
 export interface AutoLauncherOptions {
   /** Host RSS (bytes) from which agents go through the helper. Default {@link AUTO_HELPER_RSS_BYTES}. */
   thresholdBytes?: number;
-  /** Helper processes, once the helper is used. Default DEFAULT_HELPERS (one per core, at most 4). */
+  /** Helper processes, once the helper is used. Default DEFAULT_HELPERS (1). */
   helpers?: number;
 }
 

@@ -3,7 +3,6 @@
  * forks: on Linux a fork's cost grows with the forking process's memory, and
  * it is paid synchronously on the calling thread.
  */
-import os from 'node:os';
 import { ConfigError } from '../../errors.ts';
 import { wallClockMs } from '../../metrics/record.ts';
 import type { LaunchEvents, LaunchExit, LaunchHandle, Launcher, LaunchRequest } from '../types.ts';
@@ -11,17 +10,22 @@ import { helperCommand, type HelperCommand } from './helper-command.ts';
 import { HelperProcess } from './helper-process.ts';
 
 /**
- * One helper per core, at most 4. Measured on 2 cores (bench/helper-launcher.ts,
- * fan-out): 2 helpers launched 1.5–1.7x as fast as 1, and 4 no faster than 2.
+ * The default helper count: 1. Measured on 2 cores (bench/helper-launcher.ts,
+ * two full runs): in the fan-out (2,000 × /bin/true, 64 in flight) 1, 2 and
+ * 4 helpers launched 85 / 87 / 75 and 77 / 94 / 90 agents/s; for bursts of
+ * 8, 2 helpers lowered p95 by 10–25%. A gain within run-to-run spread, paid
+ * with a second process and a second start, which forks the host (~100 ms
+ * on the main thread of a 4 GB host) in the middle of a burst. Where cores
+ * are free, raise `helpers` (and call `warmUp()` while the host is small).
  */
-export const DEFAULT_HELPERS = Math.min(4, os.availableParallelism());
+export const DEFAULT_HELPERS = 1;
 
 export interface HelperLauncherOptions {
   /**
-   * Helper processes to spread launches over. Forking is CPU-bound and each
-   * helper forks on one core at a time, so more helpers raise the launch rate
-   * of a busy fan-out; extra helpers start only when every running one has a
-   * fork queued. Default {@link DEFAULT_HELPERS}.
+   * Helper processes to spread launches over. A helper forks on one core at
+   * a time, so more helpers can raise the launch rate when cores are free
+   * (on 2 busy cores they did not: see {@link DEFAULT_HELPERS}). Extra helpers
+   * start only when every running one has a fork queued. Default 1.
    */
   helpers?: number;
   /** @internal Entry module of the helper (tests start stand-ins). */
