@@ -66,13 +66,9 @@ export class Spawner {
   readonly root: string;
   /** The spawn history, when the `history` option was given; closed by `close()`. */
   readonly history: History | undefined;
-  /**
-   * Settles once every build worker has started and loaded the tokenizer (and
-   * the custom builder). Batches may start before; awaiting it keeps worker
-   * start-up out of the first batch's figures. Never rejects.
-   */
-  readonly ready: Promise<void>;
   readonly #pool: BuildPool;
+  readonly #poolReady: Promise<void>;
+  #ready: Promise<void> | undefined;
   readonly #launcher: Launcher;
   readonly #concurrency: number;
   // A custom builder makes the prompts (pre-flight then assumes nothing about templates).
@@ -111,7 +107,21 @@ export class Spawner {
     this.#customBuilder = builder !== undefined;
     this.#launcher = selectLauncher(options.launcher, options.helpers);
     this.#pool = new BuildPool({ workers, ring: this.metrics.ring.buffer, builder, buildTimeoutMs: checkBuildTimeout(options.buildTimeoutMs ?? 60_000), resourceLimits: options.workerResourceLimits });
-    this.ready = this.#pool.warmUp(workers);
+    this.#poolReady = this.#pool.warmUp(workers);
+  }
+
+  /**
+   * Settles once every build worker has started and loaded the tokenizer (and
+   * the custom builder), and the launcher has started what it would start on
+   * the first launch (the helper process, for 'helper', and for 'auto' on a
+   * host over its threshold). Batches may start before; awaiting it keeps
+   * those start-ups out of the first batch's figures. Never rejects: a helper
+   * that cannot start fails the first launch, with its reason.
+   */
+  get ready(): Promise<void> {
+    // Started on first use: a spawner nobody asks to be ready starts no helper it may never use.
+    this.#ready ??= Promise.all([this.#poolReady, this.#closed ? undefined : this.#launcher.warmUp?.().catch(() => {})]).then(() => {});
+    return this.#ready;
   }
 
   /**

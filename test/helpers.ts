@@ -13,11 +13,15 @@ export function agentScript(name: string): string {
   return path.join(AGENTS, name);
 }
 
-/** Runs `fn` with a fresh spawner and closes it whatever happens. */
-export async function withSpawner<T>(options: SpawnerOptions, fn: (spawner: Spawner) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with a fresh spawner and closes it whatever happens. It awaits
+ * `spawner.ready` first unless `ready: false` (a test of a cold start or of a
+ * helper that never comes up).
+ */
+export async function withSpawner<T>(options: SpawnerOptions, fn: (spawner: Spawner) => Promise<T>, { ready = true } = {}): Promise<T> {
   const spawner = new Spawner({ workers: 2, ...options });
   try {
-    await spawner.ready;
+    if (ready) await spawner.ready;
     return await fn(spawner);
   } finally {
     await spawner.close();

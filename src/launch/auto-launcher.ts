@@ -40,10 +40,16 @@ export class AutoLauncher implements Launcher {
   readonly #direct = new DirectLauncher();
   // Created on the first launch above the threshold.
   #helper: HelperLauncher | undefined;
+  #closing = false;
 
   constructor(options: AutoLauncherOptions = {}) {
     this.#threshold = options.thresholdBytes ?? AUTO_HELPER_RSS_BYTES;
     this.#helpers = options.helpers === undefined ? undefined : checkHelpers(options.helpers);
+  }
+
+  /** Pids of the helper processes now running; empty while every launch has been direct. */
+  get helperPids(): number[] {
+    return this.#helper?.pids ?? [];
   }
 
   launch(request: LaunchRequest, events: LaunchEvents): LaunchHandle {
@@ -52,7 +58,15 @@ export class AutoLauncher implements Launcher {
     return this.#helper.launch(request, events);
   }
 
+  /** Starts the helper if the host is over the threshold now; a host under it may never need one. */
+  async warmUp(): Promise<void> {
+    if (this.#closing || process.memoryUsage.rss() < this.#threshold) return;
+    this.#helper ??= new HelperLauncher({ helpers: this.#helpers });
+    await this.#helper.warmUp();
+  }
+
   async close(): Promise<void> {
+    this.#closing = true;
     await Promise.all([this.#direct.close(), this.#helper?.close()]);
   }
 }

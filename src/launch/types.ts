@@ -62,6 +62,11 @@ export interface LaunchHandle {
 
 export interface Launcher {
   launch(request: LaunchRequest, events: LaunchEvents): LaunchHandle;
+  /**
+   * Starts now what the launcher would otherwise start on its first launch
+   * (a helper process), so that launch does not pay for it. Optional; never rejects.
+   */
+  warmUp?(): Promise<void>;
   /** Kills every agent still running and releases the launcher's resources. */
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AgentResult, AgentSpec, SpawnOutcome } from '../../src/index.ts';
+import { AutoLauncher } from '../../src/launch/auto-launcher.ts';
 import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
 import { agentScript, withSpawner } from '../helpers.ts';
 import { eventually, parentOf, running, runningInGroup } from './procfs.ts';
@@ -28,6 +29,30 @@ function failure(r: { ok: boolean; stage: unknown; error?: { code: string } | un
 }
 
 describe('helper launcher', () => {
+  it('starts the helper when the spawner is awaited ready, so the first batch does not pay for it', async () => {
+    const launcher = new HelperLauncher({ helpers: 1 });
+    await withSpawner({ launcher, workers: 1 }, async (spawner) => {
+      expect(launcher.pids).toHaveLength(1);
+      const [helper] = launcher.pids;
+      const [outcome] = await spawned(spawner.spawnBatch([sleeper('s')]));
+      expect(parentOf(outcome!.pid!)).toBe(helper);
+    });
+  });
+
+  it("'auto' starts a helper at ready only for a host over its threshold", async () => {
+    const small = new AutoLauncher({ thresholdBytes: Number.MAX_SAFE_INTEGER });
+    await withSpawner({ launcher: small, workers: 1 }, async () => {
+      expect(small.helperPids).toEqual([]);
+    });
+    const big = new AutoLauncher({ thresholdBytes: 1 });
+    await withSpawner({ launcher: big, workers: 1 }, async (spawner) => {
+      expect(big.helperPids).toHaveLength(1);
+      const [outcome] = await spawned(spawner.spawnBatch([sleeper('s')]));
+      expect(parentOf(outcome!.pid!)).toBe(big.helperPids[0]);
+    });
+    expect(big.helperPids).toEqual([]);
+  });
+
   it('forks agents from the helper, not from the host', async () => {
     const launcher = new HelperLauncher({ helpers: 1 });
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
@@ -92,19 +117,29 @@ describe('helper launcher', () => {
       const [outcome] = await spawned(batch);
       expect(failure(outcome!)).toEqual({ ok: false, stage: 'spawn', code: 'E_LAUNCHER' });
       expect(outcome!.error!.message).toBe(`Agent "waiting": the launch helper (pid ${helper}) was killed by SIGTERM before the agent started`);
+    }, { ready: false });
+  });
+
+  it('kills a helper that does not start in time, so neither ready nor the launches queued on it wait for ever', async () => {
+    const launcher = new HelperLauncher({ helpers: 1, entry: fixture('silent-helper.mjs'), startTimeoutMs: 300 });
+    await withSpawner({ launcher, workers: 1 }, async (spawner) => {
+      // ready settled (withSpawner awaited it) although the helper never said hello.
+      const [result] = await spawner.spawnBatch([sleeper('stuck')]).results;
+      expect(failure(result!)).toEqual({ ok: false, stage: 'spawn', code: 'E_LAUNCHER' });
+      expect(result!.error!.message).toMatch(/^Agent "stuck": the launch helper \(pid \d+\) was killed \(SIGKILL\) because it did not start within 300 ms, before the agent started$/);
     });
   });
 
   it.each([
     ['exit-at-once.mjs', /the launch helper \(pid \d+\) exited with code 3 before the agent started/],
-    ['garbage-helper.mjs', /the launch helper \(pid \d+\) was killed by SIGKILL before the agent started/],
+    ['garbage-helper.mjs', /the launch helper \(pid \d+\) was killed \(SIGKILL\) because it sent bad data \(.+\), before the agent started/],
   ])('fails launches with E_LAUNCHER when the helper is broken (%s)', async (entry, message) => {
     const launcher = new HelperLauncher({ helpers: 1, entry: fixture(entry) });
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
       const results: AgentResult[] = await spawner.spawnBatch([sleeper('x')]).results;
       expect(failure(results[0]!)).toEqual({ ok: false, stage: 'spawn', code: 'E_LAUNCHER' });
       expect(results[0]!.error!.message).toMatch(message);
-    });
+    }, { ready: false });
   });
 
   it('sends launches to a started helper rather than wait for a new one, and spreads them once several are up', async () => {
@@ -119,7 +154,7 @@ describe('helper launcher', () => {
       expect(launcher.pids).toHaveLength(2);
       const next = await spawned(spawner.spawnBatch([sleeper('c'), sleeper('d'), sleeper('e'), sleeper('f')]));
       expect(new Set(next.map((o) => parentOf(o.pid!)))).toEqual(new Set(launcher.pids));
-    });
+    }, { ready: false });
   });
 
   it('gives agents the host environment as it is at launch time', async () => {

@@ -30,6 +30,8 @@ export interface HelperLauncherOptions {
   helpers?: number;
   /** @internal Entry module of the helper (tests start stand-ins). */
   entry?: URL;
+  /** @internal How long a helper may take to start before it is killed (tests shorten it). */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export interface HelperLauncherOptions {
  */
 export class HelperLauncher implements Launcher {
   readonly #command: HelperCommand;
+  readonly #startTimeoutMs: number | undefined;
   // One entry per helper slot; undefined until first needed, replaced when its helper dies.
   readonly #slots: (HelperProcess | undefined)[];
   // Slot where the search for the least-loaded helper starts, so ties rotate.
@@ -56,6 +59,7 @@ export class HelperLauncher implements Launcher {
     const helpers = checkHelpers(options.helpers ?? DEFAULT_HELPERS);
     this.#slots = Array.from({ length: helpers }, () => undefined);
     this.#command = helperCommand(options.entry);
+    this.#startTimeoutMs = options.startTimeoutMs;
   }
 
   /** Pids of the helper processes now running (for monitoring and tests). */
@@ -84,7 +88,7 @@ export class HelperLauncher implements Launcher {
    */
   async warmUp(): Promise<void> {
     if (this.#closed) return;
-    for (let i = 0; i < this.#slots.length; i++) if (!this.#slots[i]?.alive) this.#slots[i] = new HelperProcess(this.#command);
+    for (let i = 0; i < this.#slots.length; i++) if (!this.#slots[i]?.alive) this.#slots[i] = new HelperProcess(this.#command, this.#startTimeoutMs);
     await Promise.all(this.#slots.map((h) => h?.started));
   }
 
@@ -111,9 +115,9 @@ export class HelperLauncher implements Launcher {
     }
     if (best === undefined) {
       best = free!;
-      this.#slots[best] = new HelperProcess(this.#command);
+      this.#slots[best] = new HelperProcess(this.#command, this.#startTimeoutMs);
     } else if (this.#slots[best]!.pendingSpawns > 0 && free !== undefined && !starting) {
-      this.#slots[free] = new HelperProcess(this.#command);
+      this.#slots[free] = new HelperProcess(this.#command, this.#startTimeoutMs);
     }
     this.#next = (best + 1) % n;
     return this.#slots[best]!;

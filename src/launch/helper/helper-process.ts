@@ -14,6 +14,14 @@ import { describeEnd, helperFailure, type InFlight } from './helper-failure.ts';
 import { abortFrame, envFrame, launchFrame, readExited, readSpawned } from './messages.ts';
 import { CHANNEL_FD, FRAME, FrameReader, type Frame } from './wire.ts';
 
+/**
+ * A helper that has not said hello by then is stuck (a broken install, a
+ * wedged loader) and is killed, so that neither `Spawner.ready` nor the
+ * launches queued on it wait for ever. A start takes ~1 s from source on 2
+ * busy cores; 30 s leaves room for a machine far busier than that.
+ */
+export const HELPER_START_TIMEOUT_MS = 30_000;
+
 export class HelperProcess {
   readonly #child: ChildProcess;
   readonly #channel: Socket;
@@ -27,6 +35,8 @@ export class HelperProcess {
   // Why the helper is gone; set once, when both its exit and the channel's end have been seen.
   #death: string | undefined;
   #spawnError: Error | undefined;
+  // Set when the host killed the helper, for a message that says why.
+  #killedBecause: string | undefined;
   // Resolvers waiting for #inflight to empty (close()).
   #idleWaiters: (() => void)[] = [];
   /** Settles when the helper process is gone and every in-flight agent has been failed. */
@@ -37,7 +47,7 @@ export class HelperProcess {
   #markUp!: (up: boolean) => void;
   #up = false;
 
-  constructor(command: HelperCommand) {
+  constructor(command: HelperCommand, startTimeoutMs = HELPER_START_TIMEOUT_MS) {
     this.gone = new Promise((resolve) => (this.#markGone = resolve));
     this.started = new Promise((resolve) => {
       this.#markUp = (up) => {
@@ -55,9 +65,11 @@ export class HelperProcess {
     this.#channel.on('error', () => {});
     this.#child.on('error', (error) => (this.#spawnError = error));
     // 'close' comes after the exit and after every frame the helper sent has been read.
-    this.#child.once('close', (code, signal) => this.#die(describeEnd(code, signal, this.#spawnError)));
+    this.#child.once('close', (code, signal) => this.#die(this.#killedBecause ?? describeEnd(code, signal, this.#spawnError)));
+    const startTimer = setTimeout(() => this.#kill(`did not start within ${startTimeoutMs} ms`), startTimeoutMs);
     // Referenced while starting, so awaiting `started` keeps the host alive; unreferenced once up and idle.
     void this.started.then(() => {
+      clearTimeout(startTimer);
       if (this.#inflight.size === 0) this.#ref(false);
     });
   }
@@ -184,6 +196,7 @@ export class HelperProcess {
 
   #kill(why: string): void {
     process.emitWarning(`spawnpool: the launch helper (pid ${this.pid}) ${why}; killing it`);
+    this.#killedBecause ??= `was killed (SIGKILL) because it ${why},`;
     this.#child.kill('SIGKILL');
   }
 
