@@ -42,6 +42,12 @@ export interface SpawnerOptions {
   /** V8 heap limits per build worker. */
   workerResourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
   /**
+   * Added to each build worker thread's nice value (Linux; 0 to 19), so that
+   * builds filling every core still leave one to the main thread whenever it
+   * has work. Default 10; 0 runs builds at the main thread's priority.
+   */
+  workerNice?: number;
+  /**
    * How agents are forked. 'direct': from this process (each fork copies this process's page tables,
    * so it slows as the host grows, and blocks its event loop); 'helper': from small helper processes;
    * 'auto': helper once this process's RSS is above AUTO_HELPER_RSS_BYTES, else direct; or your own Launcher.
@@ -85,6 +91,8 @@ export class Spawner {
       throw new ConfigError(`Expected the \`workers\` option to be a positive integer, got \`${String(options.workers)}\``);
     }
     this.#concurrency = checkConcurrency(options.concurrency ?? Number.POSITIVE_INFINITY);
+    const buildTimeoutMs = checkBuildTimeout(options.buildTimeoutMs ?? 60_000);
+    const nice = checkNice(options.workerNice ?? DEFAULT_WORKER_NICE);
     const windowSize = options.windowSize ?? 1000;
     const ringCapacity = options.ringCapacity ?? Math.max(8192, nextPowerOfTwo(windowSize));
     if (!isPowerOfTwo(ringCapacity)) {
@@ -98,15 +106,17 @@ export class Spawner {
     } catch (error) {
       throw new ConfigError((error as Error).message, { cause: error });
     }
-    // Opened before any worker or helper process exists: a bad history file then leaks nothing.
-    this.history = options.history === undefined ? undefined : History.open(options.history);
-    this.history?.recordFrom(this.metrics);
-    this.#otel = options.meter === undefined ? undefined : new OtelExporter(this.metrics, options.meter);
     this.root = path.resolve(options.root ?? process.cwd());
     const builder = options.builder === undefined ? undefined : toUrl(options.builder);
     this.#customBuilder = builder !== undefined;
+    // Only an object so far: a helper process starts on first use.
     this.#launcher = selectLauncher(options.launcher, options.helpers);
-    this.#pool = new BuildPool({ workers, ring: this.metrics.ring.buffer, builder, buildTimeoutMs: checkBuildTimeout(options.buildTimeoutMs ?? 60_000), resourceLimits: options.workerResourceLimits });
+    // Opened after every option is checked and before any worker or helper process exists:
+    // a bad option leaves no open database, and a bad history file leaks nothing.
+    this.history = options.history === undefined ? undefined : History.open(options.history);
+    this.history?.recordFrom(this.metrics);
+    this.#otel = options.meter === undefined ? undefined : new OtelExporter(this.metrics, options.meter);
+    this.#pool = new BuildPool({ workers, ring: this.metrics.ring.buffer, builder, buildTimeoutMs, nice, resourceLimits: options.workerResourceLimits });
     this.#poolReady = this.#pool.warmUp(workers);
   }
 
@@ -197,6 +207,14 @@ export class Spawner {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** See SpawnerOptions.workerNice; the measurement is in src/pool/thread-priority.ts. */
+const DEFAULT_WORKER_NICE = 10;
+
+function checkNice(n: number): number {
+  if (Number.isInteger(n) && n >= 0 && n <= 19) return n;
+  throw new ConfigError(`Expected the \`workerNice\` option to be an integer from 0 to 19, got \`${String(n)}\``);
 }
 
 function checkBuildTimeout(ms: number): number {

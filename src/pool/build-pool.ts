@@ -19,6 +19,8 @@ export interface BuildPoolOptions {
   builder: string | undefined;
   /** A build running longer is stopped (its worker is terminated and replaced). */
   buildTimeoutMs: number;
+  /** Added to each worker thread's nice value, Linux only (0: left alone). */
+  nice: number;
   /** V8 heap limits per worker (a runaway builder then kills only its worker). */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number } | undefined;
 }
@@ -30,7 +32,7 @@ export class BuildPool {
   constructor(options: BuildPoolOptions) {
     this.#buildTimeoutMs = options.buildTimeoutMs;
     const needsTsLoader = FROM_SOURCE || (options.builder?.endsWith('.ts') ?? false);
-    const data: BuildWorkerData = { ring: options.ring, builder: options.builder };
+    const data: BuildWorkerData = { ring: options.ring, builder: options.builder, nice: options.nice };
     this.#piscina = new Piscina<BuildTask, BuildReply>({
       filename: WORKER_URL.href,
       minThreads: options.workers,

@@ -194,6 +194,7 @@ describe('bad input through the library', () => {
     expect(() => new Spawner({ workers: 0 })).toThrow(/`workers` option to be a positive integer, got `0`/);
     expect(() => new Spawner({ ringCapacity: 1000 })).toThrow(/`ringCapacity` option to be a power of two, got `1000`/);
     expect(() => new Spawner({ ringCapacity: 1000 })).toThrow(ConfigError);
+    expect(() => new Spawner({ workerNice: 20 })).toThrow(/`workerNice` option to be an integer from 0 to 19, got `20`/);
 
     const dir = path.join(await privateDir(ctx), 'root');
     await mkdir(dir);

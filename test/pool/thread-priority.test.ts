@@ -1,0 +1,41 @@
+/**
+ * Build workers run at a lower priority than the main thread (Linux: nice is
+ * per thread). Read back from /proc: the kernel's view, not ours.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { withSpawner } from '../helpers.ts';
+
+/** Nice value of each thread of this process, from /proc/self/task/<tid>/stat (field 19). */
+function threadNices(): number[] {
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+    } catch {
+      return []; // the thread ended while we listed
+    }
+  });
+}
+
+describe.runIf(process.platform === 'linux')('build worker priority', () => {
+  it('runs each build worker thread at nice +10 by default, and leaves the main thread alone', async () => {
+    const before = threadNices().filter((n) => n === 10).length;
+    await withSpawner({ workers: 2, launcher: 'direct' }, async () => {
+      expect(threadNices().filter((n) => n === 10).length - before).toBe(2);
+      expect(Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[16])).toBe(0);
+    });
+  });
+
+  it('workerNice sets how much, and 0 leaves the workers alone', async () => {
+    const at = (n: number) => threadNices().filter((x) => x === n).length;
+    const [before5, before10] = [at(5), at(10)];
+    await withSpawner({ workers: 2, launcher: 'direct', workerNice: 5 }, async () => {
+      expect(at(5) - before5).toBe(2);
+    });
+    await withSpawner({ workers: 2, launcher: 'direct', workerNice: 0 }, async () => {
+      expect(at(10) - before10).toBe(0);
+      expect(at(5) - before5).toBe(0);
+    });
+  });
+});
