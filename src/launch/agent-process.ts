@@ -11,8 +11,9 @@ import type { ErrorCode } from '../errors.ts';
 import { wallClockMs } from '../metrics/record.ts';
 import { OutputCapture } from './output-capture.ts';
 import { signalTree, type LiveTrees } from './process-tree.ts';
+import { notStartedExit } from './not-started.ts';
 import { deliverPrompt } from './prompt-delivery.ts';
-import type { ExitReason, LaunchEvents, LaunchExit, LaunchHandle, LaunchRequest } from './types.ts';
+import type { ExitReason, LaunchEvents, LaunchHandle, LaunchRequest } from './types.ts';
 
 export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, trees: LiveTrees): LaunchHandle {
   // Set by abort() or the timeout; the first stop reason wins.
@@ -31,7 +32,7 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
 
   void run().catch((error: unknown) => {
     // Only a bug in this file gets here; still, the caller must hear an exit.
-    events.exited(failedExit('E_LAUNCHER', `Agent "${request.agent}": launcher fault: ${(error as Error).message}`));
+    events.exited(notStartedExit('E_LAUNCHER', `Agent "${request.agent}": launcher fault: ${(error as Error).message}`));
   });
   return { abort: () => stop('aborted') };
 
@@ -41,12 +42,12 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
       delivered = await deliverPrompt(request);
     } catch (error) {
       const code = (error as { code?: ErrorCode }).code ?? 'E_SPAWN';
-      events.exited(failedExit(code, (error as Error).message));
+      events.exited(notStartedExit(code, (error as Error).message));
       return;
     }
     if (stopReason !== undefined) {
       await delivered.cleanup();
-      events.exited({ ...failedExit('E_ABORTED', `Agent "${request.agent}" was aborted before it started`), reason: 'aborted' });
+      events.exited({ ...notStartedExit('E_ABORTED', `Agent "${request.agent}" was aborted before it started`), reason: 'aborted' });
       return;
     }
 
@@ -102,7 +103,7 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
     if (pid === undefined) {
       const cause = (result.cause ?? result) as NodeJS.ErrnoException;
       const code = await spawnErrorCode(cause.code, request.cwd);
-      events.exited(failedExit(code, spawnMessage(request, code, cause)));
+      events.exited(notStartedExit(code, spawnMessage(request, code, cause)));
       return;
     }
     const reason: ExitReason = stopReason ?? 'exit';
@@ -119,22 +120,6 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
       at,
       error: undefined,
     });
-  }
-
-  function failedExit(code: ErrorCode, message: string): LaunchExit {
-    return {
-      reason: 'spawn-failed',
-      pid: undefined,
-      exitCode: undefined,
-      signal: undefined,
-      stdout: '',
-      stderr: '',
-      stdoutTruncated: false,
-      stderrTruncated: false,
-      durationMs: 0,
-      at: wallClockMs(),
-      error: { code, message },
-    };
   }
 }
 

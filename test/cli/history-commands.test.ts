@@ -1,24 +1,8 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { cli } from './run-cli.ts';
 import { withTempDir } from '../helpers.ts';
 import { agentRow, DAY_MS, entry, writeEntries } from '../history/fixtures.ts';
-
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = ['--import', 'tsx', `${ROOT}src/cli/main.ts`];
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** 10 batches 40 days old, 25 from the last two days (so today and yesterday both have >= 20 spawns of "fast"). */
 function seed(file: string): void {

@@ -4,10 +4,10 @@
  * it is paid synchronously on the calling thread.
  */
 import { ConfigError } from '../../errors.ts';
-import { wallClockMs } from '../../metrics/record.ts';
 import type { LaunchEvents, LaunchExit, LaunchHandle, Launcher, LaunchRequest } from '../types.ts';
 import { helperCommand, type HelperCommand } from './helper-command.ts';
 import { HelperProcess } from './helper-process.ts';
+import { notStartedExit } from '../not-started.ts';
 
 /**
  * The default helper count: 1. Measured on 2 cores (bench/helper-launcher.ts,
@@ -136,17 +136,5 @@ function rank(helper: HelperProcess): number {
 }
 
 function closedExit(agent: string): LaunchExit {
-  return {
-    reason: 'spawn-failed',
-    pid: undefined,
-    exitCode: undefined,
-    signal: undefined,
-    stdout: '',
-    stderr: '',
-    stdoutTruncated: false,
-    stderrTruncated: false,
-    durationMs: 0,
-    at: wallClockMs(),
-    error: { code: 'E_CLOSED', message: `Agent "${agent}": the launcher was closed` },
-  };
+  return notStartedExit('E_CLOSED', `Agent "${agent}": the launcher was closed`);
 }

@@ -1,0 +1,19 @@
+/** Runs the spawnpool CLI from source in a child process, as a user would, and collects what it printed. */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** node arguments that start the CLI from source. */
+export const CLI = ['--import', 'tsx', `${ROOT}src/cli/main.ts`];
+
+export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
