@@ -128,7 +128,9 @@ async function fanout(): Promise<void> {
   print(`Each run in a fresh host process (RSS ${fmt(Math.min(...rss), 0)}–${fmt(Math.max(...rss), 0)} MB) after a warm-up batch; variants interleaved run by run. Raw Node: plain node, stdio 'ignore'. spawnpool: under tsx, pipes stdout and stderr of every agent. CPU: user + system of the launching processes (host: all its threads; helpers: from /proc, 10 ms ticks), agents' own CPU excluded; the sum bounds the rate on a saturated machine.`);
   print();
   const best = Math.max(...[1, 2, 4].map((h) => rate(`spawnpool helper, helpers ${h}`)));
-  targets.push(`fan-out, best helper count vs raw Node: ${ratio(best, rate(rawName!))} (target >= 1.5x); vs xargs: ${ratio(best, rate(xargsName!))}`);
+  const xargsVsRaw = rate(xargsName!) / rate(rawName!);
+  const ceiling = xargsVsRaw < 1.5 ? `; xargs, a C program that does nothing else, reaches ${xargsVsRaw.toFixed(2)}x raw Node on this machine, so 1.5x is above what any launcher reached here` : '';
+  targets.push(`fan-out, best helper count vs raw Node: ${ratio(best, rate(rawName!))} (target >= 1.5x); vs xargs: ${ratio(best, rate(xargsName!))}${ceiling}`);
 }
 
 async function crossover(): Promise<void> {
@@ -154,17 +156,17 @@ async function levels(): Promise<void> {
     rows.push(await section<LevelResult>('level', target, config.runs, AGENTS_PER_BATCH));
     console.error(`  measured at host RSS ${fmt(rows.at(-1)!.hostRssMb, 0)} MB`);
   }
-  print('| host RSS (MB) | helper RSS (MB) | direct p50 (ms) | direct p95 | helper p50 | helper p95 | helper/direct p50 | ELD max direct (median / worst, ms) | ELD max helper (median / worst) | ELD max idle (median / worst) | main thread busy per batch, direct / helper (ms, median) | helper cold start (ms) |');
-  print('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  print('| host RSS (MB) | helper RSS (MB) | direct p50 (ms) | direct p95 | helper p50 | helper p95 | helper/direct p50 | ELD max direct (median / worst, ms) | ELD max helper (median / worst) | ELD max idle (median / worst) | ELD max while another process launches them (median / worst) | main thread busy per batch, direct / helper (ms, median) | helper cold start (ms) |');
+  print('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const l of rows) {
     const [d, h] = [l.direct, l.helper];
     const eld = (s: number[]) => `${fmt(median(s))} / ${fmt(Math.max(...s))}`;
-    print(`| ${fmt(l.hostRssMb, 0)} | ${fmt(l.helperRssMb, 0)} | ${fmt(p50(d.spawnMs))} | ${fmt(p95(d.spawnMs))} | ${fmt(p50(h.spawnMs))} | ${fmt(p95(h.spawnMs))} | ${ratio(p50(h.spawnMs), p50(d.spawnMs))} | ${eld(d.eldMaxMs)} | ${eld(h.eldMaxMs)} | ${eld(l.idleEldMaxMs)} | ${fmt(median(d.busyMs))} / ${fmt(median(h.busyMs))} | ${fmt(l.helperColdMs)} |`);
+    print(`| ${fmt(l.hostRssMb, 0)} | ${fmt(l.helperRssMb, 0)} | ${fmt(p50(d.spawnMs))} | ${fmt(p95(d.spawnMs))} | ${fmt(p50(h.spawnMs))} | ${fmt(p95(h.spawnMs))} | ${ratio(p50(h.spawnMs), p50(d.spawnMs))} | ${eld(d.eldMaxMs)} | ${eld(h.eldMaxMs)} | ${eld(l.idleEldMaxMs)} | ${eld(l.externalEldMaxMs)} | ${fmt(median(d.busyMs))} / ${fmt(median(h.busyMs))} | ${fmt(l.helperColdMs)} |`);
   }
   print();
-  print(`${config.runs} measured runs per launcher and size (${config.runs * AGENTS_PER_BATCH} spawns each), after one warm-up run each, interleaved (direct, helper, direct, ...). One spawner (one build worker) per size, its launcher switched run by run. Spawn latency: batch start to the spawn event. ELD: monitorEventLoopDelay (resolution 1 ms) over each batch until its last exit; 'idle': the same monitor over an idle wait as long as the helper batch, the machine's noise floor. Busy: event-loop utilisation, active ms (a delay far above it is a stall outside the thread's own work). Helper cold start: the first batch, the helper's own start (a fork of the host at that size) included.`);
+  print(`${config.runs} measured runs per launcher and size (${config.runs * AGENTS_PER_BATCH} spawns each), after one warm-up run each, interleaved (direct, helper, direct, ...). One spawner (one build worker) per size, its launcher switched run by run. Spawn latency: batch start to the spawn event. ELD: monitorEventLoopDelay (resolution 1 ms) over each batch until its last exit; 'idle': the same monitor over an idle wait as long as the helper batch, the machine's noise floor; 'another process': the same monitor while a shell started before the measurements runs \`xargs -P ${AGENTS_PER_BATCH}\` on the same agents and this thread only waits for its answer on a pipe: what starting that many processes at once costs this thread on this machine, with no launcher work of its own. Busy: event-loop utilisation, active ms (a delay far above it is a stall outside the thread's own work). Helper cold start: the first batch, the helper's own start (a fork of the host at that size) included.`);
   print();
   const [first, last] = [rows[0]!, rows.at(-1)!];
   targets.push(`helper p95 at ${fmt(last.hostRssMb, 0)} MB vs at ${fmt(first.hostRssMb, 0)} MB: ${ratio(p95(last.helper.spawnMs), p95(first.helper.spawnMs))} (target <= 1.5x)`);
-  targets.push(`ELD max at ${fmt(last.hostRssMb, 0)} MB: helper median ${fmt(median(last.helper.eldMaxMs))} ms, worst ${fmt(Math.max(...last.helper.eldMaxMs))} ms (idle noise floor: median ${fmt(median(last.idleEldMaxMs))}, worst ${fmt(Math.max(...last.idleEldMaxMs))}); direct median ${fmt(median(last.direct.eldMaxMs))} ms (target: helper < 5 ms where direct > 100 ms)`);
+  targets.push(`ELD max at ${fmt(last.hostRssMb, 0)} MB: helper median ${fmt(median(last.helper.eldMaxMs))} ms, worst ${fmt(Math.max(...last.helper.eldMaxMs))} ms (idle noise floor: median ${fmt(median(last.idleEldMaxMs))}, worst ${fmt(Math.max(...last.idleEldMaxMs))}; while another process launches the same agents: median ${fmt(median(last.externalEldMaxMs))}, worst ${fmt(Math.max(...last.externalEldMaxMs))}); direct median ${fmt(median(last.direct.eldMaxMs))} ms (target: helper < 5 ms where direct > 100 ms)`);
 }

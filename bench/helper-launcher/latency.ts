@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveAgents, Spawner, type ResolvedAgent } from '../../src/index.ts';
 import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
@@ -31,6 +33,13 @@ export interface LevelResult {
   helper: ModeSamples;
   /** Max event-loop delay while idle for as long as a helper batch took: the machine's noise floor. */
   idleEldMaxMs: number[];
+  /**
+   * Max event-loop delay while another process (xargs, started before any
+   * measurement) launches the same agents and this thread only waits on a
+   * pipe: what starting that many processes costs this thread on a machine
+   * this size, with no launcher work of its own.
+   */
+  externalEldMaxMs: number[];
 }
 
 /**
@@ -56,6 +65,8 @@ export async function measureLevel(agentCount: number, runs: number): Promise<Le
   const agents = resolveAgents(Array.from({ length: agentCount }, (_, i) => ({ name: `true-${i}`, command: '/bin/true' })));
   const launcher = new SwitchedLauncher();
   const spawner = new Spawner({ workers: 1, launcher });
+  // Started (a fork of this host) before anything is measured.
+  const external = new ExternalLauncher(agentCount);
   const batch = (mode: Mode) => {
     launcher.use = mode;
     return runBatch(spawner, agents);
@@ -68,17 +79,22 @@ export async function measureLevel(agentCount: number, runs: number): Promise<Le
     await batch('direct');
     const samples: Record<Mode, ModeSamples> = { direct: { spawnMs: [], eldMaxMs: [], busyMs: [] }, helper: { spawnMs: [], eldMaxMs: [], busyMs: [] } };
     const idleEldMaxMs: number[] = [];
+    const externalEldMaxMs: number[] = [];
     for (let r = 0; r < runs; r++) {
       for (const mode of ['direct', 'helper'] as const) {
         const run = await batch(mode);
         samples[mode].spawnMs.push(...run.spawnMs);
         samples[mode].eldMaxMs.push(run.eldMaxMs);
         samples[mode].busyMs.push(run.busyMs);
-        if (mode === 'helper') idleEldMaxMs.push(await idleDelay(run.wallMs));
+        if (mode === 'helper') {
+          idleEldMaxMs.push(await idleDelay(run.wallMs));
+          externalEldMaxMs.push(await external.measure());
+        }
       }
     }
-    return { hostRssMb: mb(process.memoryUsage.rss()), helperRssMb: mb(rssOf(launcher.helper.pids[0])), helperColdMs: Math.max(...cold.spawnMs), ...samples, idleEldMaxMs };
+    return { hostRssMb: mb(process.memoryUsage.rss()), helperRssMb: mb(rssOf(launcher.helper.pids[0])), helperColdMs: Math.max(...cold.spawnMs), ...samples, idleEldMaxMs, externalEldMaxMs };
   } finally {
+    external.close();
     await spawner.close();
   }
 }
@@ -97,6 +113,30 @@ async function runBatch(spawner: Spawner, agents: ResolvedAgent[]): Promise<{ sp
   delay.disable();
   const busyMs = performance.eventLoopUtilization(utilisation).active;
   return { spawnMs, eldMaxMs: delay.max / 1e6, busyMs, wallMs: performance.now() - started };
+}
+
+/** A shell that runs `seq N | xargs -P N -n 1 /bin/true` for each line it reads and answers `done`. */
+class ExternalLauncher {
+  readonly #child: ChildProcess;
+  readonly #lines: AsyncIterator<string>;
+
+  constructor(agents: number) {
+    this.#child = spawn('sh', ['-c', `while read x; do seq ${agents} | xargs -P ${agents} -n 1 /bin/true; echo done; done`], { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.#lines = createInterface({ input: this.#child.stdout! })[Symbol.asyncIterator]();
+  }
+
+  async measure(): Promise<number> {
+    const delay = await startMonitor();
+    this.#child.stdin!.write('go\n');
+    const line = await this.#lines.next();
+    delay.disable();
+    if (line.done) throw new Error('the external launcher (sh + xargs) ended early');
+    return delay.max / 1e6;
+  }
+
+  close(): void {
+    this.#child.stdin!.end();
+  }
 }
 
 async function idleDelay(ms: number): Promise<number> {
