@@ -99,7 +99,9 @@ describe('bench harness, every scenario at tiny sizes', () => {
 
 describe('bench harness options', () => {
   it('rejects an unknown scenario, naming the known ones', async () => {
-    await expect(runBench({ scenarios: ['seed-3', 'nope'], quiet: true })).rejects.toThrow(/Unknown scenario `nope`: expected one of seed-3, cpu-8/);
+    await expect(runBench({ scenarios: ['seed-3', 'nope'], quiet: true })).rejects.toThrow(
+      /^Unknown scenario `nope`: expected one of ring, seed-3, cpu-8, fanout-2000, cycles-100, stats$/,
+    );
   });
 
   it('rejects a runs value that is not a positive integer', async () => {
