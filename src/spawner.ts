@@ -130,7 +130,8 @@ export class Spawner {
    */
   get ready(): Promise<void> {
     // Started on first use: a spawner nobody asks to be ready starts no helper it may never use.
-    this.#ready ??= Promise.all([this.#poolReady, this.#closed ? undefined : this.#launcher.warmUp?.().catch(() => {})]).then(() => {});
+    // After the workers: they are part of this process's RSS, on which 'auto' decides.
+    this.#ready ??= this.#poolReady.then(() => (this.#closed ? undefined : this.#launcher.warmUp?.().catch(() => {})));
     return this.#ready;
   }
 
