@@ -9,9 +9,9 @@ import { num } from './format.ts';
 import { mulberry32 } from './prng.ts';
 import type { Report, VariantRole } from './types.ts';
 
-const WIDTH = 820;
+const WIDTH = 860;
 const LABEL_W = 170;
-const RIGHT_W = 90;
+const RIGHT_W = 130;
 const ROW_H = 30;
 const HEAD_H = 30;
 const AXIS_H = 28;
