@@ -146,8 +146,8 @@ export class MetricsRing {
   #dropped = 0;
   #invalid = 0;
   // Scratch slot images (word 0..15 of a slot), one for write, one for drain.
-  readonly #wI32 = new Int32Array(SLOT_WORDS);
-  readonly #wF64 = new Float64Array(this.#wI32.buffer);
+  readonly #wF64 = new Float64Array(3);
+  readonly #wI32 = new Int32Array(this.#wF64.buffer);
   readonly #rI32 = new Int32Array(SLOT_WORDS);
   readonly #rF64 = new Float64Array(this.#rI32.buffer);
 
@@ -220,23 +220,49 @@ export class MetricsRing {
     // sees the seq change on its re-check.
     Atomics.store(i32, base + S_SEQ, ticket | 0);
 
-    // The payload is encoded in a private image and the checksum computed from
-    // it, not re-read from the slot: a writer that took over a stale lock may
-    // share the slot with its holder, and the checksum must bind this writer's
-    // values to `seq`, not whatever mix the slot holds by then.
+    // The checksum is computed from the values this writer means to store, never re-read from
+    // the slot: a writer that took over a stale lock may share the slot with its holder, and the
+    // checksum must bind this writer's values to `seq`, not whatever mix the slot holds by then.
+    // The float fields go through a private scratch image to get at their 32-bit halves.
+    const f = this.#wF64;
+    f[0] = r.timestamp;
+    f[1] = r.durationMs;
+    f[2] = r.detailMs;
     const w = this.#wI32;
-    w[S_AGENT] = r.agentId;
-    w[S_BATCH] = r.batchId;
-    w[S_KIND] = stage | ((r.ok ? 1 : 0) << 8) | ((r.errorCode & 0xffff) << 16);
-    w[S_THREAD] = r.writerThreadId;
-    w[S_PID] = r.pid;
-    this.#wF64[F_TIMESTAMP] = r.timestamp;
-    this.#wF64[F_DURATION] = r.durationMs;
-    this.#wF64[F_DETAIL] = r.detailMs;
-    w[14] = 0;
-    w[15] = 0;
-    for (let i = S_AGENT; i < SLOT_WORDS; i++) i32[base + i] = w[i]!;
-    i32[base + S_CHECKSUM] = checksum(w, 0, ticket);
+    const agent = r.agentId | 0;
+    const batch = r.batchId | 0;
+    const kind = stage | ((r.ok ? 1 : 0) << 8) | ((r.errorCode & 0xffff) << 16);
+    const thread = r.writerThreadId | 0;
+    const pid = r.pid | 0;
+    const t0 = w[0]!, t1 = w[1]!, d0 = w[2]!, d1 = w[3]!, e0 = w[4]!, e1 = w[5]!;
+    i32[base + S_AGENT] = agent;
+    i32[base + S_BATCH] = batch;
+    i32[base + S_KIND] = kind;
+    i32[base + S_THREAD] = thread;
+    i32[base + S_PID] = pid;
+    i32[base + 8] = t0;
+    i32[base + 9] = t1;
+    i32[base + 10] = d0;
+    i32[base + 11] = d1;
+    i32[base + 12] = e0;
+    i32[base + 13] = e1;
+    i32[base + 14] = 0;
+    i32[base + 15] = 0;
+    let h = (0x811c9dc5 ^ ticket) | 0;
+    h = mix(h, agent);
+    h = mix(h, batch);
+    h = mix(h, kind);
+    h = mix(h, thread);
+    h = mix(h, pid);
+    h = mix(h, t0);
+    h = mix(h, t1);
+    h = mix(h, d0);
+    h = mix(h, d1);
+    h = mix(h, e0);
+    h = mix(h, e1);
+    h = mix(h, 0);
+    h = mix(h, 0);
+    i32[base + S_CHECKSUM] = h;
 
     // SeqCst RMW: exact per-stage totals, independent of what the window keeps.
     Atomics.add(i32, total, 1);
@@ -332,11 +358,14 @@ export class MetricsRing {
 /** FNV-style 32-bit mix of the ticket and payload words 3..15: cheap, and it changes when any bit does. */
 function checksum(i32: Int32Array, base: number, ticket: number): number {
   let h = (0x811c9dc5 ^ ticket) | 0;
-  for (let w = S_AGENT; w < SLOT_WORDS; w++) {
-    h = Math.imul(h ^ i32[base + w]!, 0x01000193);
-    h ^= h >>> 15;
-  }
+  for (let w = S_AGENT; w < SLOT_WORDS; w++) h = mix(h, i32[base + w]!);
   return h;
+}
+
+/** One step of {@link checksum}; write() unrolls it over the words it stores. */
+function mix(h: number, word: number): number {
+  h = Math.imul(h ^ word, 0x01000193);
+  return h ^ (h >>> 15);
 }
 
 function decode(i32: Int32Array, f64: Float64Array, base: number): MetricRecord | undefined {
