@@ -49,7 +49,7 @@
  * ticket still counts in the totals: they count every record written,
  * whatever the window keeps.
  * Float64 words cannot be stored atomically, so the reader uses the slot as a
- * seqlock: it loads state and seq, copies the checksum and payload, loads seq
+ * seqlock: it loads seq then state, copies the checksum and payload, loads seq
  * and state again; the copy is valid only if both loads saw `state == 0` and
  * `seq == expected ticket` and the checksum of the copy matches. Tickets are
  * compared with 32-bit modular arithmetic (`(a - b) | 0`), so the cursors may wrap.
@@ -297,9 +297,12 @@ export class MetricsRing {
         continue;
       }
       const base = HEADER_BYTES / 4 + (r & this.#mask) * SLOT_WORDS;
-      // SeqCst loads (acquire): if state == 0 and seq == r, the payload stores of ticket r happened before.
-      const state1 = Atomics.load(i32, base + S_STATE);
+      // SeqCst loads (acquire), seq first: the writer of r stores seq = r only after locking the
+      // slot (state 1) and unlocks it only once the payload is in, so seq == r then state == 0
+      // means ticket r is committed. The other order could see state 0 from before the lock and
+      // seq == r from after it, and drop a record still being written as torn.
       const seq1 = Atomics.load(i32, base + S_SEQ) >>> 0;
+      const state1 = Atomics.load(i32, base + S_STATE);
       const age = (seq1 - r) | 0;
       if (age > 0) {
         this.#dropped++;
