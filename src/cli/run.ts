@@ -23,6 +23,10 @@ Options:
   --workers N        prompt-building worker threads (default: cores, at most 4)
   --root DIR         folder prompt files must stay under (default: the agents file's folder)
   --ring-capacity N  metric ring slots, a power of two (default 8192)
+  --launcher L       where agents are forked: direct, helper (small helper processes, so the
+                     cost does not grow with this process's memory) or auto (default: helper
+                     over 128 MiB of RSS; the SPAWNPOOL_LAUNCHER environment variable if set)
+  --helpers N        helper processes for --launcher helper or auto (default 1)
   --json             print one JSON object { batch, agents, window } instead of tables
 ${TELEMETRY_USAGE}
   -h, --help         show this help`;
@@ -56,6 +60,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       workers: { type: 'string' },
       root: { type: 'string' },
       'ring-capacity': { type: 'string' },
+      launcher: { type: 'string' },
+      helpers: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       ...TELEMETRY_OPTIONS,
@@ -69,6 +75,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   const concurrency = intFlag('concurrency', values.concurrency, 1);
   const workers = intFlag('workers', values.workers, 0);
   const ringCapacity = intFlag('ring-capacity', values['ring-capacity'], 0);
+  const helpers = intFlag('helpers', values.helpers, 1);
+  const launcher = values.launcher;
+  if (launcher !== undefined && launcher !== 'direct' && launcher !== 'helper' && launcher !== 'auto') {
+    throw new UsageError(`Expected --launcher to be direct, helper or auto, got "${launcher}"`);
+  }
+  if (helpers !== undefined && launcher === 'direct') throw new UsageError('--helpers applies to --launcher helper or auto, not direct');
 
   const loaded = await loadAgentsFile(positionals[0]!);
   // The files the agents name and their argument sizes, checked before any worker or agent starts: bad input starts nothing.
@@ -80,6 +92,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     root: values.root ?? loaded.baseDir,
     ...(workers === undefined ? {} : { workers }),
     ...(ringCapacity === undefined ? {} : { ringCapacity }),
+    ...(launcher === undefined ? {} : { launcher }),
+    ...(helpers === undefined ? {} : { helpers }),
   });
   let telemetry: Telemetry | undefined;
   try {

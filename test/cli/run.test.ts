@@ -1,4 +1,7 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { withTempDir } from '../helpers.ts';
 import { cli } from './run-cli.ts';
 
 describe('spawnpool run', () => {
@@ -29,5 +32,23 @@ describe('spawnpool run', () => {
     expect(await cli(['run'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected exactly one agents file') });
     expect(await cli(['run', 'examples/agents.json', '--concurrency', '0'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--concurrency') });
     expect(await cli(['frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "frobnicate"') });
+    expect(await cli(['run', 'examples/agents.json', '--launcher', 'forking'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected --launcher to be direct, helper or auto, got "forking"') });
+    expect(await cli(['run', 'examples/agents.json', '--launcher', 'direct', '--helpers', '2'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--helpers applies to --launcher helper or auto') });
+  });
+
+  it('--launcher picks who forks the agents: this process (direct) or a helper', async () => {
+    await withTempDir(async (dir) => {
+      // The agent records its parent's command line: the CLI itself, or the launch helper.
+      const parentOf = async (launcher: string) => {
+        const out = path.join(dir, `parent-${launcher}`);
+        const file = path.join(dir, `agents-${launcher}.json`);
+        await writeFile(file, JSON.stringify({ agents: [{ name: 'who', command: 'sh', args: ['-c', `tr '\\0' ' ' < /proc/$PPID/cmdline > '${out}'`] }] }));
+        const { code, stderr } = await cli(['run', file, '--launcher', launcher, ...(launcher === 'helper' ? ['--helpers', '2'] : [])]);
+        expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+        return readFile(out, 'utf8');
+      };
+      expect(await parentOf('direct')).toContain('src/cli/main.ts');
+      expect(await parentOf('helper')).toContain('helper-main');
+    });
   });
 });
