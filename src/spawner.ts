@@ -15,7 +15,7 @@ import { History, type HistoryOptions } from './history/history.ts';
 import { selectLauncher, type LauncherChoice } from './launch/select-launcher.ts';
 import type { Launcher } from './launch/types.ts';
 import { isPowerOfTwo } from './metrics/ring.ts';
-import { SpawnerMetrics } from './metrics/spawner-metrics.ts';
+import { DEFAULT_RING_CAPACITY, DEFAULT_WINDOW_SIZE, SpawnerMetrics } from './metrics/spawner-metrics.ts';
 import { BuildPool } from './pool/build-pool.ts';
 import { preflightAgents } from './spec/preflight.ts';
 import { isResolvedAgent, resolveAgents, type ResolvedAgent } from './spec/resolve.ts';
@@ -93,8 +93,8 @@ export class Spawner {
     this.#concurrency = checkConcurrency(options.concurrency ?? Number.POSITIVE_INFINITY);
     const buildTimeoutMs = checkBuildTimeout(options.buildTimeoutMs ?? 60_000);
     const nice = checkNice(options.workerNice ?? DEFAULT_WORKER_NICE);
-    const windowSize = options.windowSize ?? 1000;
-    const ringCapacity = options.ringCapacity ?? Math.max(8192, nextPowerOfTwo(windowSize));
+    const windowSize = options.windowSize ?? DEFAULT_WINDOW_SIZE;
+    const ringCapacity = options.ringCapacity ?? Math.max(DEFAULT_RING_CAPACITY, nextPowerOfTwo(windowSize));
     if (!isPowerOfTwo(ringCapacity)) {
       throw new ConfigError(`Expected the \`ringCapacity\` option to be a power of two, got \`${String(ringCapacity)}\``);
     }
@@ -146,8 +146,7 @@ export class Spawner {
    */
   spawnBatch(agents: readonly (AgentSpec | ResolvedAgent)[], options: BatchOptions = {}): Batch {
     if (this.#closed) throw new SpawnError('E_CLOSED', 'spawnBatch() called after close(): create a new Spawner');
-    // An empty list goes through resolveAgents too, which refuses it (`[].every()` is true).
-    const resolved = agents.length > 0 && agents.every(isResolvedAgent) ? ([...agents] as ResolvedAgent[]) : resolveAgents(agents);
+    const resolved = toResolved(agents);
     const concurrency = checkConcurrency(options.concurrency ?? this.#concurrency);
     const minSuccess = options.minSuccess ?? resolved.length;
     if (!Number.isInteger(minSuccess) || minSuccess < 0 || minSuccess > resolved.length) {
@@ -185,7 +184,7 @@ export class Spawner {
    * const batch = spawner.spawnBatch(agents);
    */
   async preflight(agents: readonly (AgentSpec | ResolvedAgent)[], options: { root?: string; file?: string } = {}): Promise<ResolvedAgent[]> {
-    const resolved = agents.length > 0 && agents.every(isResolvedAgent) ? ([...agents] as ResolvedAgent[]) : resolveAgents(agents);
+    const resolved = toResolved(agents);
     const root = options.root === undefined ? this.root : path.resolve(options.root);
     await preflightAgents(resolved, { root, file: options.file, customBuilder: this.#customBuilder });
     return resolved;
@@ -210,12 +209,18 @@ export class Spawner {
   }
 }
 
-/** See SpawnerOptions.workerNice; the measurement is in src/pool/thread-priority.ts. */
+/** See SpawnerOptions.workerNice; the measurement is at BuildPoolOptions.nice. */
 const DEFAULT_WORKER_NICE = 10;
 
 function checkNice(n: number): number {
   if (Number.isInteger(n) && n >= 0 && n <= 19) return n;
   throw new ConfigError(`Expected the \`workerNice\` option to be an integer from 0 to 19, got \`${String(n)}\``);
+}
+
+/** Specs validated, or agents already resolved used as they are. */
+function toResolved(agents: readonly (AgentSpec | ResolvedAgent)[]): ResolvedAgent[] {
+  // An empty list goes through resolveAgents too, which refuses it (`[].every()` is true).
+  return agents.length > 0 && agents.every(isResolvedAgent) ? ([...agents] as ResolvedAgent[]) : resolveAgents(agents);
 }
 
 function checkBuildTimeout(ms: number): number {

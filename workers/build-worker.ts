@@ -9,7 +9,6 @@ import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { ERROR_CODES, errorCodeNumber, type ErrorCode } from '../src/errors.ts';
 import { MetricsRing } from '../src/metrics/ring.ts';
 import { wallClockMs } from '../src/metrics/record.ts';
-import { lowerThreadPriority } from '../src/pool/thread-priority.ts';
 import { buildFromSpec } from '../src/prompt/build.ts';
 import { countTokens } from '../src/prompt/tokens.ts';
 import type { PromptBuilder } from '../src/prompt/types.ts';
@@ -17,7 +16,6 @@ import type { BuildReply, BuildTask, BuildWorkerData } from '../src/pool/build-t
 
 const data = workerData as BuildWorkerData;
 const ring = MetricsRing.attach(data.ring);
-lowerThreadPriority(data.nice);
 // Loaded on first use, once per worker; a module that fails to load fails each build with a clear error.
 let builder: Promise<PromptBuilder> | undefined;
 

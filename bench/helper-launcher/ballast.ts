@@ -19,10 +19,6 @@ export class Ballast {
     }
   }
 
-  get bytes(): number {
-    return this.#chunks.reduce((sum, c) => sum + c.length, 0);
-  }
-
   release(): void {
     this.#chunks.length = 0;
   }

@@ -1,18 +1,9 @@
-/** CPU time of processes, from /proc (user + system, in ms), to see what bounds a launch rate. */
-import { readFileSync } from 'node:fs';
-
-const TICK_MS = 10; // USER_HZ is 100 on Linux.
+/** CPU time of processes (user + system, in ms), to see what bounds a launch rate. */
+import { cpuUsOf } from '../lib/child-cpu.ts';
 
 /** user + system CPU ms of a live process, its reaped children excluded. */
 export function cpuMsOf(pid: number): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat (utime, stime), counted from the state field (3).
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-  } catch {
-    return Number.NaN;
-  }
+  return cpuUsOf(pid) / 1000;
 }
 
 /** This process's own CPU ms (all threads), at microsecond resolution. */

@@ -154,7 +154,8 @@ async function startMonitor(): Promise<IntervalHistogram> {
   return delay;
 }
 
-function rssOf(pid: number | undefined): number {
+/** Resident memory of a process, in bytes, from /proc. */
+export function rssOf(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
   const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return kb === undefined ? Number.NaN : Number(kb) * 1024;

@@ -1,12 +1,4 @@
-/** Small statistics for the helper benchmark: nearest-rank quantiles over raw samples. */
-import { quantileSorted } from 'simple-statistics';
-
-export function quantile(samples: readonly number[], q: number): number {
-  if (samples.length === 0) return Number.NaN;
-  return quantileSorted([...samples].sort((a, b) => a - b), q);
-}
-
-export const median = (samples: readonly number[]) => quantile(samples, 0.5);
+/** Formatting and settings shared by the helper benchmark's sections (statistics come from simple-statistics). */
 
 export function fmt(n: number, digits = 1): string {
   if (!Number.isFinite(n)) return 'n/a';

@@ -14,7 +14,8 @@ import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
 import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
 import { encodeFrame, FRAME, FrameReader } from '../../src/launch/helper/wire.ts';
 import type { Launcher, LaunchRequest } from '../../src/launch/types.ts';
-import { benchHelpers, median } from './stats.ts';
+import { median } from 'simple-statistics';
+import { benchHelpers } from './stats.ts';
 
 const MB = 1 << 20;
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;

@@ -10,25 +10,38 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 
+/** user + system CPU of a live process in microseconds (its reaped children excluded); NaN if it cannot be read. */
+export function cpuUsOf(pid: number | string): number {
+  const fields = statFields(pid);
+  return fields === undefined ? Number.NaN : cpuUs(fields);
+}
+
 /** Sum of user + system CPU of the live children, in microseconds; 0 where /proc is missing. */
 export function childrenCpuUs(): number {
   if (process.platform !== 'linux') return 0;
-  ticksPerSecond ??= clockTicks();
-  let ticks = 0;
+  let us = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited between the listing and the read
-    }
-    // Fields after the parenthesised command name (which may contain spaces): state ppid ... utime(14) stime(15).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[1]) !== process.pid) continue;
-    ticks += Number(fields[11]) + Number(fields[12]);
+    const fields = statFields(entry);
+    if (fields !== undefined && Number(fields[1]) === process.pid) us += cpuUs(fields);
   }
-  return (ticks / ticksPerSecond) * 1e6;
+  return us;
+}
+
+/** The fields of /proc/PID/stat after the parenthesised command name (which may contain spaces): state(3) ppid(4) ... */
+function statFields(pid: number | string): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // exited, or no /proc
+  }
+}
+
+/** utime(14) + stime(15), in microseconds. */
+function cpuUs(fields: string[]): number {
+  ticksPerSecond ??= clockTicks();
+  return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1e6;
 }
 
 function clockTicks(): number {

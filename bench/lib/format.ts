@@ -21,6 +21,3 @@ export function pValue(p: number, floor: number): string {
   return p < 0.001 ? p.toExponential(1) : p.toFixed(3);
 }
 
-export function withUnit(n: number | null | undefined, unit: string): string {
-  return unit === '' ? num(n) : `${num(n)} ${unit}`;
-}

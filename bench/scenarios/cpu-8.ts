@@ -194,7 +194,6 @@ export const cpu8: Scenario = {
         ],
         notes: [
           'Event-loop delay: perf_hooks.monitorEventLoopDelay sampling every 1 ms, during the measured window only (start of the batch to the last spawn); the 1 ms interval is subtracted.',
-          "No event-loop utilization here: on Node 20, performance.eventLoopUtilization() reads about 1.0 whenever a child process is running, even with an idle loop (measured: a 1 s `sleep` child gives 1.000 with 7 ms of CPU), so it cannot tell a busy main thread from a waiting one.",
           'Wall time stops at the last spawn event; the agents\' exits are awaited outside the measured window.',
         ],
         charts: [{ metric: WALL.key, title: 'cpu-8: time to all 8 spawned (ms)' }],

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
+import pLimit from 'p-limit';
 import { resolveAgents } from '../../src/spec/resolve.ts';
 import { num, ratio } from '../lib/format.ts';
 import { benchSpawner, launchProbe } from '../lib/spawner.ts';
@@ -38,7 +39,7 @@ export const fanout2000: Scenario = {
     const runs = ctx.runs({ quick: 20, full: 20 });
     const full = ctx.mode === 'full';
     // Quick mode keeps 20 interleaved runs and 64 in flight but launches QUICK_AGENTS per run:
-    // at this machine's ~150-200 forks/s, 20 rounds of 2,000 would take over half an hour.
+    // at the ~50-200 forks/s measured here, 20 rounds of 2,000 per variant take tens of minutes.
     const agentsCount = ctx.tiny ? 16 : full ? 2000 : QUICK_AGENTS;
     const concurrency = ctx.tiny ? 4 : 64;
     const specs = Array.from({ length: agentsCount }, (_, i) => ({ name: `f-${i}`, command: COMMAND }));
@@ -133,7 +134,7 @@ export const fanout2000: Scenario = {
         notes: [
           full
             ? `Measured rounds: ${runs} of ${agentsCount} agents per variant. The warm-up round launches ${warmCount} agents per variant.`
-            : `Quick mode launches ${agentsCount} agents per run, not 2,000 (still ${concurrency} in flight, ${runs} interleaved runs), and leaves out the execa-64 reference: at this machine's fork rate, 20 rounds of 2,000 would take over half an hour. \`--full\` launches 2,000 per run. The warm-up round launches ${warmCount} agents per variant.`,
+            : `Quick mode launches ${agentsCount} agents per run, not 2,000 (still ${concurrency} in flight, ${runs} interleaved runs), and leaves out the execa-64 reference: at the rates measured here, 20 rounds of 2,000 would take ${num((20 * 2000 * variants.reduce((sum, v) => sum + 1 / (v.summary[RATE.key]?.median ?? Number.POSITIVE_INFINITY), 0)) / 60)} minutes. \`--full\` launches 2,000 per run. The warm-up round launches ${warmCount} agents per variant.`,
           "CPU per agent is the bench process's own CPU (process.cpuUsage: every thread, not the children); for xargs it is near zero because xargs does the spawning. Helper CPU is that of spawnpool's helper process, if it has one (read from /proc, Linux only).",
           'Every agent must exit 0: a failed spawn fails the run rather than flattering the throughput.',
         ],
@@ -146,21 +147,10 @@ export const fanout2000: Scenario = {
   },
 };
 
-/** Starts `n` launches, `concurrency` at a time, each next one as soon as one exits. */
-function pool(n: number, concurrency: number, launch: () => Promise<void>): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let started = 0;
-    let done = 0;
-    const next = (): void => {
-      if (started >= n) return;
-      started++;
-      launch().then(() => {
-        if (++done === n) resolve();
-        else next();
-      }, reject);
-    };
-    for (let i = 0; i < Math.min(concurrency, n); i++) next();
-  });
+/** Starts `n` launches, `concurrency` at a time, each next one as soon as one exits (p-limit, as spawnpool's batches do). */
+async function pool(n: number, concurrency: number, launch: () => Promise<void>): Promise<void> {
+  const limit = pLimit(concurrency);
+  await Promise.all(Array.from({ length: n }, () => limit(launch)));
 }
 
 function rawSpawn(): Promise<void> {

@@ -187,7 +187,7 @@ export const ringScenario: Scenario = {
           "The ring reader drains in a tight loop (no event-loop turns) until both writers signal done; the postMessage readers receive on the event loop, as they must. A ring drop is a record the writers lapped before the reader got to it: it is counted, never returned. A torn read is a record overwritten while the reader copied it: the seqlock and checksum catch it, and it counts as dropped.",
           '"Invalid records delivered" counts records the reader received that differ from what their writer wrote (wrong check value, writer id, or a sequence number out of order): corruption, which must be zero.',
           'Visibility: a ring record is readable as soon as it is committed; a batched record only when its batch of 4096 is posted.',
-          'This scenario runs first in a full run. Measured in one process after other scenarios, the same ring took far longer per record (--runs 4: 172 ns alone, 507 ns after cpu-8, 809 ns after fanout-2000); the spinning reader is the bottleneck, and what it inherits from the spawners before it (JIT feedback, heap state) was not pinned down. Run alone, the median varies from about 170 to 290 ns from run to run on this 2-core machine.',
+          'This scenario runs first in a full run: run in one process after spawn-heavy scenarios, the same ring took several times longer per record (the spinning reader is the bottleneck, and what it inherits from the spawners before it, JIT feedback or heap state, was not pinned down).',
         ],
         charts: [{ metric: NS.key, title: 'ring: ns per record' }],
         durationMs: performance.now() - started,

@@ -25,7 +25,6 @@ function loadPromClient(): PromClient {
 export class PrometheusExporter {
   /** Holds this spawner's metrics; the user's own metrics too, if they passed it in. */
   readonly registry: Registry;
-  readonly #metrics: SpawnerMetrics;
   readonly #histograms: Record<HistogramKey, Histogram<'agent' | 'outcome'>>;
   readonly #spawns: Counter<'agent' | 'stage' | 'outcome'>;
   readonly #errors: Counter<'agent' | 'stage' | 'code'>;
@@ -33,7 +32,6 @@ export class PrometheusExporter {
   /** Throws ConfigError when `registry` already holds spawnpool metrics (another spawner's). */
   constructor(metrics: SpawnerMetrics, registry?: Registry) {
     const prom = loadPromClient();
-    this.#metrics = metrics;
     this.registry = registry ?? new prom.Registry();
     const taken = [RING_WRITTEN.prometheus, ...HISTOGRAMS.map((h) => h.prometheus), SPAWNS.prometheus].find((name) => this.registry.getSingleMetric(name) !== undefined);
     if (taken !== undefined) {
@@ -79,14 +77,8 @@ export class PrometheusExporter {
     });
   }
 
-  /** Content-Type of `metrics()` for an HTTP response. */
-  get contentType(): string {
-    return this.registry.contentType;
-  }
-
-  /** The registry in the text exposition format, after draining the ring. */
+  /** The registry in the text exposition format; the ring-written counter's collect() drains the ring first. */
   metrics(): Promise<string> {
-    this.#metrics.drain();
     return this.registry.metrics();
   }
 }

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { HistoryError } from '../errors.ts';
-import { checkSchema, migrate } from './schema.ts';
+import { checkSchema, migrate, SCHEMA_VERSION } from './schema.ts';
 
 type DatabaseConstructor = typeof import('better-sqlite3');
 
@@ -48,13 +48,14 @@ export function openHistoryDatabase(file: string, options: OpenOptions = {}): Da
   }
   try {
     // Reads only: a file that is not SQLite, or not ours, or newer, is refused before anything writes to it.
-    checkSchema(db, file);
+    const version = checkSchema(db, file);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new HistoryError('E_HISTORY_IO', `${file}: cannot switch to WAL mode (got "${String(mode)}"): is it on a network file system?`, { file });
     // NORMAL is safe with WAL (no corruption on power loss; the last commits may roll back) and spares an fsync per flush.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    migrate(db, file);
+    // The write lock only when there is something to migrate: opening for `stats` must not wait on writers.
+    if (version < SCHEMA_VERSION) migrate(db, file);
     return db;
   } catch (error) {
     db.close();

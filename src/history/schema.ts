@@ -77,9 +77,9 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
  * file untouched, when it is newer or is some other application's database.
  * Safe against another process migrating at the same time.
  */
-export function migrate(db: Database, file: string): { from: number; to: number } {
-  // IMMEDIATE: take the write lock before reading the version, so two processes cannot both apply v1.
-  return db.transaction(() => {
+export function migrate(db: Database, file: string): void {
+  // IMMEDIATE: take the write lock before reading the version again, so two processes cannot both apply v1.
+  db.transaction(() => {
     const from = checkSchema(db, file);
     if (from === 0) {
       db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
@@ -91,7 +91,6 @@ export function migrate(db: Database, file: string): { from: number; to: number 
       db.exec(m.sql);
       record.run(m.version, m.description, Date.now());
     }
-    return { from, to: Math.max(from, SCHEMA_VERSION) };
   }).immediate();
 }
 

@@ -5,7 +5,7 @@
  * costs a hop over a socket plus a fork of the small helper.
  */
 import { DirectLauncher } from './direct-launcher.ts';
-import { checkHelpers, HelperLauncher } from './helper/helper-launcher.ts';
+import { HelperLauncher } from './helper/helper-launcher.ts';
 import type { LaunchEvents, LaunchHandle, Launcher, LaunchRequest } from './types.ts';
 
 /**
@@ -36,37 +36,31 @@ export interface AutoLauncherOptions {
  */
 export class AutoLauncher implements Launcher {
   readonly #threshold: number;
-  readonly #helpers: number | undefined;
   readonly #direct = new DirectLauncher();
-  // Created on the first launch above the threshold.
-  #helper: HelperLauncher | undefined;
-  #closing = false;
+  // Starts no process before its first launch or warm-up: a host that stays small never pays for one.
+  readonly #helper: HelperLauncher;
 
   constructor(options: AutoLauncherOptions = {}) {
     this.#threshold = options.thresholdBytes ?? AUTO_HELPER_RSS_BYTES;
-    this.#helpers = options.helpers === undefined ? undefined : checkHelpers(options.helpers);
+    this.#helper = new HelperLauncher({ helpers: options.helpers });
   }
 
   /** Pids of the helper processes now running; empty while every launch has been direct. */
   get helperPids(): number[] {
-    return this.#helper?.pids ?? [];
+    return this.#helper.pids;
   }
 
   launch(request: LaunchRequest, events: LaunchEvents): LaunchHandle {
-    if (process.memoryUsage.rss() < this.#threshold) return this.#direct.launch(request, events);
-    this.#helper ??= new HelperLauncher({ helpers: this.#helpers });
-    return this.#helper.launch(request, events);
+    const launcher = process.memoryUsage.rss() < this.#threshold ? this.#direct : this.#helper;
+    return launcher.launch(request, events);
   }
 
   /** Starts the helper if the host is over the threshold now; a host under it may never need one. */
   async warmUp(): Promise<void> {
-    if (this.#closing || process.memoryUsage.rss() < this.#threshold) return;
-    this.#helper ??= new HelperLauncher({ helpers: this.#helpers });
-    await this.#helper.warmUp();
+    if (process.memoryUsage.rss() >= this.#threshold) await this.#helper.warmUp();
   }
 
   async close(): Promise<void> {
-    this.#closing = true;
-    await Promise.all([this.#direct.close(), this.#helper?.close()]);
+    await Promise.all([this.#direct.close(), this.#helper.close()]);
   }
 }

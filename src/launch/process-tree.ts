@@ -5,13 +5,18 @@
  */
 import { onExit } from 'signal-exit';
 
-/** Signals the whole group; false when no process of it is left. */
+/**
+ * Signals the whole group; false when no process of it is ours any more:
+ * ESRCH (all gone), or EPERM (the group id has been reused by someone else's
+ * process, so ours is gone too).
+ */
 export function signalTree(pgid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pgid, signal);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH' || code === 'EPERM') return false;
     throw error;
   }
 }

@@ -145,7 +145,7 @@ export class MetricsRing {
   #read = 0;
   #dropped = 0;
   #invalid = 0;
-  // Scratch slot images (word 0..15 of a slot), one for write, one for drain.
+  // Scratch: write() puts the three floats here to read their 32-bit halves; drain() copies a slot's words 0..15.
   readonly #wF64 = new Float64Array(3);
   readonly #wI32 = new Int32Array(this.#wF64.buffer);
   readonly #rI32 = new Int32Array(SLOT_WORDS);

@@ -2,15 +2,12 @@
  * The spawner's Piscina pool of prompt-building worker threads. Each worker
  * receives the metrics ring once, as `workerData`.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ErrorCode } from '../errors.ts';
+import { FROM_SOURCE, OWN_EXTENSION, tsxLoader } from '../ts-loader.ts';
 import type { BuildReply, BuildTask, BuildWorkerData } from './build-task.ts';
 
-// From source (tsx, vitest) this file is .ts and so is the worker; from dist/ both are .js.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(`../../workers/build-worker.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
+const WORKER_URL = new URL(`../../workers/build-worker.${OWN_EXTENSION}`, import.meta.url);
 
 export interface BuildPoolOptions {
   workers: number;
@@ -19,7 +16,13 @@ export interface BuildPoolOptions {
   builder: string | undefined;
   /** A build running longer is stopped (its worker is terminated and replaced). */
   buildTimeoutMs: number;
-  /** Added to each worker thread's nice value, Linux only (0: left alone). */
+  /**
+   * Added to each worker thread's nice value, Linux only (0: left alone), so
+   * that builds filling every core still leave one to the main thread: with
+   * `npx tsx bench/micro/worker-nice.ts` (the cpu-8 agents, nice 0 and 10
+   * interleaved, 2 cores) nice 10 took the main thread's event-loop delay p99
+   * from 5.6 and 6.5 ms to 4.8 ms (two runs).
+   */
   nice: number;
   /** V8 heap limits per worker (a runaway builder then kills only its worker). */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number } | undefined;
@@ -32,7 +35,7 @@ export class BuildPool {
   constructor(options: BuildPoolOptions) {
     this.#buildTimeoutMs = options.buildTimeoutMs;
     const needsTsLoader = FROM_SOURCE || (options.builder?.endsWith('.ts') ?? false);
-    const data: BuildWorkerData = { ring: options.ring, builder: options.builder, nice: options.nice };
+    const data: BuildWorkerData = { ring: options.ring, builder: options.builder };
     this.#piscina = new Piscina<BuildTask, BuildReply>({
       filename: WORKER_URL.href,
       minThreads: options.workers,
@@ -40,6 +43,9 @@ export class BuildPool {
       // Workers stay warm between batches: starting one (and loading the tokenizer) costs more than a build.
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData: data,
+      // Linux only: there nice() moves the calling thread alone; elsewhere it would slow the whole
+      // process, host included. Piscina applies it in each worker as it starts.
+      niceIncrement: process.platform === 'linux' ? options.nice : 0,
       // The host's flags are not the workers' business; a .ts worker needs the tsx loader (vitest provides none).
       execArgv: needsTsLoader ? ['--import', tsxLoader()] : [],
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
@@ -53,14 +59,19 @@ export class BuildPool {
   async build(task: BuildTask, signal?: AbortSignal): Promise<BuildReply> {
     // A builder stuck in a loop (or a pathological input) must not hold its agent forever:
     // Piscina terminates the worker of an aborted running task and starts a fresh one.
-    const timeout = AbortSignal.timeout(this.#buildTimeoutMs);
+    // A timer cleared when the build ends: AbortSignal.timeout() cannot be cleared, and would leave
+    // one pending timer per build behind on the main thread for buildTimeoutMs.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.#buildTimeoutMs);
     try {
-      return await this.#piscina.run(task, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      return await this.#piscina.run(task, { signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
     } catch (error) {
       const failure = (code: ErrorCode, message: string): BuildReply => ({ ok: false, error: { code, message }, queueMs: 0, buildMs: 0, threadId: -1 });
       if (signal?.aborted) return failure('E_ABORTED', `Agent "${task.agent}" was aborted before its prompt was built`);
-      if (timeout.aborted) return failure('E_BUILD_TIMEOUT', `Agent "${task.agent}": prompt build ran past buildTimeoutMs ${this.#buildTimeoutMs} and its worker was stopped`);
+      if (timeout.signal.aborted) return failure('E_BUILD_TIMEOUT', `Agent "${task.agent}": prompt build ran past buildTimeoutMs ${this.#buildTimeoutMs} and its worker was stopped`);
       return failure('E_BUILD_WORKER', `Agent "${task.agent}": the build worker died: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -77,9 +88,4 @@ export class BuildPool {
   async close(): Promise<void> {
     await this.#piscina.destroy();
   }
-}
-
-/** tsx's ESM loader as a file URL, so it resolves whatever the host's cwd. */
-function tsxLoader(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }

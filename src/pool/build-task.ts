@@ -8,8 +8,6 @@ export interface BuildWorkerData {
   ring: SharedArrayBuffer;
   /** URL of a custom builder module, if any. */
   builder: string | undefined;
-  /** Added to each worker thread's nice value (0: left alone). */
-  nice: number;
 }
 
 export interface BuildTask {

@@ -183,6 +183,7 @@ describe('helper launcher', () => {
       helpers = launcher.pids;
     });
     expect(helpers).toHaveLength(2);
+    expect(outcomes).toHaveLength(2);
     for (const pid of helpers) expect(running(pid)).toBe(false);
     for (const o of outcomes) {
       expect(failure(await o.result)).toEqual({ ok: false, stage: 'aborted', code: 'E_CLOSED' });

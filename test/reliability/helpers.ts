@@ -10,14 +10,12 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Batch } from '../../src/batch/batch.ts';
 import type { AgentResult, SpawnOutcome } from '../../src/batch/types.ts';
-import { Spawner, type SpawnerOptions } from '../../src/spawner.ts';
+import type { Spawner, SpawnerOptions } from '../../src/spawner.ts';
+import { agentScript, withSpawner as withSpawnerReady } from '../helpers.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
-/** Absolute path of a fixture agent script (test/fixtures/agents/<name>). */
-export function agentScript(name: string): string {
-  return path.join(FIXTURES, 'agents', name);
-}
+export { agentScript } from '../helpers.ts';
 
 /** file: URL of a fixture builder module (test/fixtures/builders/<name>). */
 export function builderUrl(name: string): string {
@@ -46,14 +44,9 @@ export function nodeAgent(script: string, ...args: string[]): { command: string;
 /** Matches the "ready ..." line the long-running fixtures print. */
 export const READY = { stdout: '^ready' } as const;
 
-/** Runs `fn` with a new Spawner and always closes it. */
-export async function withSpawner<T>(options: SpawnerOptions, fn: (spawner: Spawner) => Promise<T>): Promise<T> {
-  const spawner = new Spawner(options);
-  try {
-    return await fn(spawner);
-  } finally {
-    await spawner.close();
-  }
+/** Runs `fn` with a new Spawner and always closes it; `ready` is the test's own business here. */
+export function withSpawner<T>(options: SpawnerOptions, fn: (spawner: Spawner) => Promise<T>): Promise<T> {
+  return withSpawnerReady(options, fn, { ready: false });
 }
 
 export interface Finished {

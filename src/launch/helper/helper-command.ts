@@ -3,11 +3,10 @@
  * file. From source (tsx, vitest) the entry is .ts and needs tsx's loader;
  * from dist/ it is .js and runs on plain node.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { OWN_EXTENSION, tsxLoader } from '../../ts-loader.ts';
 
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const ENTRY_URL = new URL(`./helper-main.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
+const ENTRY_URL = new URL(`./helper-main.${OWN_EXTENSION}`, import.meta.url);
 
 export interface HelperCommand {
   file: string;
@@ -23,9 +22,4 @@ export function helperCommand(entry: URL = ENTRY_URL): HelperCommand {
   const script = fileURLToPath(entry);
   const loader = script.endsWith('.ts') ? ['--import', tsxLoader()] : [];
   return { file: process.execPath, args: [...loader, script] };
-}
-
-/** tsx's ESM loader as a file URL, so it resolves whatever the host's cwd. */
-function tsxLoader(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }

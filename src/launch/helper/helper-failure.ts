@@ -4,6 +4,7 @@
  * it had reached (spawn before its pid was known, run after).
  */
 import { wallClockMs } from '../../metrics/record.ts';
+import { notStartedExit } from '../not-started.ts';
 import type { LaunchEvents, LaunchExit } from '../types.ts';
 
 /** An agent sent to a helper and not yet exited. */
@@ -24,9 +25,7 @@ export function helperFailure(entry: InFlight, helperPid: number | undefined, wh
   // Stopping it was asked for, and it is stopped: that is the outcome the caller expects.
   if (entry.aborted) return { ...base, reason: 'aborted', pid: entry.pid, durationMs, error: undefined };
   const helper = `the launch helper${helperPid === undefined ? '' : ` (pid ${helperPid})`} ${why}`;
-  if (entry.pid === undefined) {
-    return { ...base, reason: 'spawn-failed', pid: undefined, durationMs, error: { code: 'E_LAUNCHER', message: `Agent "${entry.agent}": ${helper} before the agent started` } };
-  }
+  if (entry.pid === undefined) return notStartedExit('E_LAUNCHER', `Agent "${entry.agent}": ${helper} before the agent started`);
   const message = `Agent "${entry.agent}": ${helper} while the agent was running; its process tree was killed and its output lost`;
   return { ...base, reason: 'exit', pid: entry.pid, durationMs, error: { code: 'E_LAUNCHER', message } };
 }

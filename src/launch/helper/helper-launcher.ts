@@ -125,7 +125,7 @@ export class HelperLauncher implements Launcher {
 }
 
 /** Validates the `helpers` option. */
-export function checkHelpers(helpers: number): number {
+function checkHelpers(helpers: number): number {
   if (Number.isInteger(helpers) && helpers >= 1) return helpers;
   throw new ConfigError(`Expected the \`helpers\` option to be a positive integer, got \`${String(helpers)}\``);
 }

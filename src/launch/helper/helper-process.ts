@@ -207,7 +207,7 @@ export class HelperProcess {
     this.#inflight.clear();
     this.#pendingSpawns = 0;
     // The helper can no longer stop what it started: the host does, so nothing outlives it.
-    for (const entry of orphans) if (entry.pid !== undefined) killQuietly(entry.pid);
+    for (const entry of orphans) if (entry.pid !== undefined) signalTree(entry.pid, 'SIGKILL');
     for (const entry of orphans) entry.events.exited(helperFailure(entry, this.pid, why));
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
     this.#ref(false);
@@ -229,13 +229,5 @@ export class HelperProcess {
   #syncEnv(): void {
     const changed = this.#env.update();
     if (changed) this.#send(envFrame(changed));
-  }
-}
-
-function killQuietly(pgid: number): void {
-  try {
-    signalTree(pgid, 'SIGKILL');
-  } catch {
-    // EPERM: the group id now belongs to someone else's process; ours is gone.
   }
 }
