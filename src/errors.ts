@@ -123,12 +123,3 @@ export class HistoryError extends SpawnpoolError {
     this.sqliteCode = details.sqliteCode;
   }
 }
-
-/** Rebuilds a typed error from the plain object a worker or helper sent across. */
-export function reviveError(value: unknown, fallback: { code: ErrorCode; agent?: string; stage: FailureStage }): SpawnpoolError {
-  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const message = typeof v.message === 'string' ? v.message : String(value);
-  const code = typeof v.code === 'string' && v.code in ERROR_CODES ? (v.code as ErrorCode) : fallback.code;
-  const details = { agent: fallback.agent, stage: fallback.stage };
-  return fallback.stage === 'build' ? new BuildError(code, message, details) : new SpawnError(code, message, details);
-}

@@ -6,19 +6,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Batch } from './batch/batch.ts';
+import { LocalLaunchClient, ThreadLaunchClient, type LaunchClient } from './batch/launch-client.ts';
 import type { BatchOptions } from './batch/types.ts';
 import type { Meter } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import { ConfigError, SpawnError } from './errors.ts';
 import { OtelExporter } from './export/otel.ts';
 import { History, type HistoryOptions } from './history/history.ts';
-import { selectLauncher, type LauncherChoice } from './launch/select-launcher.ts';
-import type { Launcher } from './launch/types.ts';
+import { resolveLauncherChoice, type LauncherChoice } from './launch/select-launcher.ts';
 import { isPowerOfTwo } from './metrics/ring.ts';
 import { DEFAULT_RING_CAPACITY, DEFAULT_WINDOW_SIZE, SpawnerMetrics } from './metrics/spawner-metrics.ts';
-import { BuildPool } from './pool/build-pool.ts';
+import type { BuildPoolOptions } from './pool/build-pool.ts';
+import type { AgentPlan } from './pipeline/messages.ts';
 import { preflightAgents } from './spec/preflight.ts';
 import { isResolvedAgent, resolveAgents, type ResolvedAgent } from './spec/resolve.ts';
+import { wallClockMs } from './metrics/record.ts';
 import type { AgentSpec } from './spec/schema.ts';
 
 export interface SpawnerOptions {
@@ -72,10 +74,9 @@ export class Spawner {
   readonly root: string;
   /** The spawn history, when the `history` option was given; closed by `close()`. */
   readonly history: History | undefined;
-  readonly #pool: BuildPool;
-  readonly #poolReady: Promise<void>;
+  // The launch side: a launch thread owning the build pool and the launcher (or, for a Launcher instance, the main thread).
+  readonly #client: LaunchClient;
   #ready: Promise<void> | undefined;
-  readonly #launcher: Launcher;
   readonly #concurrency: number;
   // A custom builder makes the prompts (pre-flight then assumes nothing about templates).
   readonly #customBuilder: boolean;
@@ -109,15 +110,16 @@ export class Spawner {
     this.root = path.resolve(options.root ?? process.cwd());
     const builder = options.builder === undefined ? undefined : toUrl(options.builder);
     this.#customBuilder = builder !== undefined;
-    // Only an object so far: a helper process starts on first use.
-    this.#launcher = selectLauncher(options.launcher, options.helpers);
+    const launcher = resolveLauncherChoice(options.launcher, options.helpers);
     // Opened after every option is checked and before any worker or helper process exists:
     // a bad option leaves no open database, and a bad history file leaks nothing.
     this.history = options.history === undefined ? undefined : History.open(options.history);
     this.history?.recordFrom(this.metrics);
     this.#otel = options.meter === undefined ? undefined : new OtelExporter(this.metrics, options.meter);
-    this.#pool = new BuildPool({ workers, ring: this.metrics.ring.buffer, builder, buildTimeoutMs, nice, resourceLimits: options.workerResourceLimits });
-    this.#poolReady = this.#pool.warmUp(workers);
+    const pool: BuildPoolOptions = { workers, ring: this.metrics.ring.buffer, builder, buildTimeoutMs, nice, resourceLimits: options.workerResourceLimits };
+    // Records the launch side wrote are drained as its events arrive, so windows and exporters see them first.
+    const drain = () => this.metrics.drain();
+    this.#client = 'instance' in launcher ? new LocalLaunchClient(pool, launcher.instance, drain) : new ThreadLaunchClient({ pool, launcher: launcher.name, helpers: launcher.helpers }, drain);
   }
 
   /**
@@ -129,9 +131,8 @@ export class Spawner {
    * that cannot start fails the first launch, with its reason.
    */
   get ready(): Promise<void> {
-    // Started on first use: a spawner nobody asks to be ready starts no helper it may never use.
-    // After the workers: they are part of this process's RSS, on which 'auto' decides.
-    this.#ready ??= this.#poolReady.then(() => (this.#closed ? undefined : this.#launcher.warmUp?.().catch(() => {})));
+    // Asked on first use: a spawner nobody asks to be ready starts no helper it may never use.
+    this.#ready ??= this.#closed ? Promise.resolve() : this.#client.warmUp();
     return this.#ready;
   }
 
@@ -153,14 +154,16 @@ export class Spawner {
       throw new ConfigError(`Expected the \`minSuccess\` option to be an integer from 0 to ${resolved.length} (the number of agents), got \`${String(options.minSuccess)}\``);
     }
     const batch = new Batch({
-      batchId: this.#nextBatchId++,
-      agents: resolved,
-      root: options.root === undefined ? this.root : path.resolve(options.root),
-      pool: this.#pool,
-      launcher: this.#launcher,
-      metrics: this.metrics,
-      mode: options.mode ?? 'concurrent',
-      concurrency,
+      start: {
+        type: 'batch',
+        batchId: this.#nextBatchId++,
+        startedAt: wallClockMs(),
+        root: options.root === undefined ? this.root : path.resolve(options.root),
+        mode: options.mode ?? 'concurrent',
+        concurrency,
+        agents: resolved.map((agent) => this.#plan(agent)),
+      },
+      client: this.#client,
       minSuccess,
       signal: options.signal,
     });
@@ -195,13 +198,17 @@ export class Spawner {
     this.#closed ??= (async () => {
       for (const batch of this.#live) batch.close();
       await Promise.all([...this.#live].map((b) => b.results));
-      await this.#launcher.close();
-      await this.#pool.close();
+      await this.#client.close();
       this.metrics.drain();
       this.#otel?.close();
       await this.history?.close();
     })();
     return this.#closed;
+  }
+
+  #plan(agent: ResolvedAgent): AgentPlan {
+    const { name, command, args, env, cwd, timeoutMs, prompt, promptVia, ready, maxOutputBytes, killGraceMs } = agent;
+    return { name, agentId: this.metrics.names.idOf(name), command, args, env, cwd, timeoutMs, prompt, promptVia, ready: ready && { source: ready.source, flags: ready.flags }, maxOutputBytes, killGraceMs };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -16,3 +16,14 @@ export const OWN_EXTENSION = FROM_SOURCE ? 'ts' : 'js';
 export function tsxLoader(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }
+
+/**
+ * Code for `new Worker(code, { eval: true })` that loads a .ts entry. On Node
+ * 20 a worker's `--import` hooks are not in place yet when its own entry
+ * loads (Piscina's workers load theirs later, after a message, and get
+ * away with it), so the bootstrap registers tsx itself, then imports.
+ */
+export function tsxWorkerBootstrap(entry: URL): string {
+  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  return `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); }).catch((error) => { process.nextTick(() => { throw error; }); });`;
+}

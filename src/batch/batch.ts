@@ -1,26 +1,34 @@
 /**
- * One `spawnBatch` call: starts its agents (all at once, up to `concurrency`,
- * or one after another in sequential mode), yields spawn outcomes in
- * completion order, and settles `summary` (all spawn outcomes known) and
- * `results` (every agent exited).
+ * One `spawnBatch` call, as the main thread sees it: the launch side runs the
+ * agents and sends events; this turns them into spawn outcomes (yielded in
+ * completion order) and results, and settles `summary` (every spawn known)
+ * and `results` (every agent exited).
  */
-import { setMaxListeners } from 'node:events';
-import pLimit from 'p-limit';
-import { wallClockMs } from '../metrics/record.ts';
+import { BuildError, SpawnError, type SpawnpoolError } from '../errors.ts';
 import { latencyStats } from '../metrics/stats.ts';
-import type { ResolvedAgent } from '../spec/resolve.ts';
-import { runAgent, type BatchContext } from './agent-run.ts';
+import type { AgentEvent, BatchStart, StopReason, WireError, WireResult } from '../pipeline/messages.ts';
 import { CompletionQueue } from './completion-queue.ts';
+import type { LaunchClient } from './launch-client.ts';
 import type { AgentResult, BatchSummary, SpawnOutcome } from './types.ts';
 
-export type BatchSetup = Omit<BatchContext, 'signal' | 'stopCode' | 'startedAt'> & {
-  agents: ResolvedAgent[];
-  mode: 'concurrent' | 'sequential';
-  concurrency: number;
+export interface BatchSetup {
+  start: BatchStart;
+  client: LaunchClient;
   minSuccess: number;
   signal: AbortSignal | undefined;
-};
+}
 
+/**
+ * The agents of one `spawner.spawnBatch()` call. Iterate it for spawn
+ * outcomes in completion order; await `summary` for the batch's spawn
+ * figures and `results` for every agent's exit. Failure is data: neither
+ * promise ever rejects.
+ *
+ * @example
+ * const batch = spawner.spawnBatch(agents);
+ * for await (const o of batch) console.log(o.name, o.ok ? o.pid : o.error?.message);
+ * const results = await batch.results;
+ */
 export class Batch implements AsyncIterable<SpawnOutcome> {
   readonly batchId: number;
   /** Settles when every agent's spawn outcome is known. Never rejects. */
@@ -28,85 +36,135 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
   /** Settles when every agent has exited, in input order. Never rejects. */
   readonly results: Promise<AgentResult[]>;
   readonly #queue: CompletionQueue<SpawnOutcome>;
-  readonly #controller = new AbortController();
-  // Why the batch was stopped: by its signal / abort(), or by the spawner closing.
-  #stopCode: 'E_ABORTED' | 'E_CLOSED' = 'E_ABORTED';
+  readonly #client: LaunchClient;
+  readonly #names: string[];
+  readonly #outcomes: (SpawnOutcome | undefined)[];
+  readonly #results: (AgentResult | undefined)[];
+  readonly #resolveResult: ((result: AgentResult) => void)[] = [];
+  #spawnsLeft: number;
+  #exitsLeft: number;
+  #stopped = false;
+  #settleOutcomes!: (outcomes: SpawnOutcome[]) => void;
+  #settleResults!: (results: AgentResult[]) => void;
 
   /** @internal Use `spawner.spawnBatch()`. */
   constructor(setup: BatchSetup) {
-    const { agents } = setup;
-    this.batchId = setup.batchId;
-    this.#queue = new CompletionQueue(agents.length);
-    // Every agent listens on this signal; the default limit of 10 would warn at 11 agents.
-    setMaxListeners(0, this.#controller.signal);
+    const { start } = setup;
+    this.batchId = start.batchId;
+    this.#client = setup.client;
+    this.#names = start.agents.map((a) => a.name);
+    const n = this.#names.length;
+    this.#queue = new CompletionQueue(n);
+    this.#outcomes = new Array(n).fill(undefined);
+    this.#results = new Array(n).fill(undefined);
+    this.#spawnsLeft = n;
+    this.#exitsLeft = n;
+    const outcomes = new Promise<SpawnOutcome[]>((resolve) => (this.#settleOutcomes = resolve));
+    this.summary = outcomes.then((all) => summarise(start.batchId, all, setup.minSuccess));
+    this.results = new Promise<AgentResult[]>((resolve) => (this.#settleResults = resolve));
+    setup.client.start(start, { event: (e) => this.#onEvent(e), lost: (why) => this.#onLost(why) });
     const external = setup.signal;
     if (external) {
-      if (external.aborted) this.#controller.abort();
-      else external.addEventListener('abort', () => this.abort(), { once: true });
+      if (external.aborted) this.abort();
+      else {
+        const onAbort = () => this.abort();
+        external.addEventListener('abort', onAbort, { once: true });
+        void this.results.then(() => external.removeEventListener('abort', onAbort));
+      }
     }
-    const ctx: BatchContext = {
-      ...setup,
-      startedAt: wallClockMs(),
-      signal: this.#controller.signal,
-      stopCode: () => this.#stopCode,
-    };
-
-    const outcomes = Promise.all(setup.mode === 'sequential' ? this.#sequential(ctx, agents) : this.#concurrent(ctx, agents, setup.concurrency));
-    this.summary = outcomes.then((all) => summarise(setup.batchId, all, setup.minSuccess));
-    this.results = outcomes.then((all) => Promise.all(all.map((o) => o.result)));
   }
 
   /** Stops every agent of the batch: the unstarted never start, the running have their process trees killed. */
   abort(): void {
-    this.#controller.abort();
+    this.#stop('aborted');
   }
 
   /** @internal The spawner is closing. */
   close(): void {
-    if (!this.#controller.signal.aborted) this.#stopCode = 'E_CLOSED';
-    this.abort();
+    this.#stop('closed');
   }
 
   [Symbol.asyncIterator](): AsyncIterator<SpawnOutcome> {
     return this.#queue[Symbol.asyncIterator]();
   }
 
-  /** Each agent's spawn outcome, in input order; all start at once, up to `concurrency` in flight. */
-  #concurrent(ctx: BatchContext, agents: ResolvedAgent[], concurrency: number): Promise<SpawnOutcome>[] {
-    // A slot is held from the start of the build until the agent exits.
-    const limit = pLimit(concurrency);
-    return agents.map(
-      (agent, index) =>
-        new Promise<SpawnOutcome>((resolve) => {
-          void limit(async () => {
-            const outcome = await runAgent(ctx, agent, index);
-            this.#queue.push(outcome);
-            resolve(outcome);
-            await outcome.result;
-          });
-        }),
-    );
+  #stop(reason: StopReason): void {
+    if (this.#stopped || this.#exitsLeft === 0) return;
+    this.#stopped = true;
+    this.#client.stop({ type: 'stop', batchId: this.batchId, reason });
   }
 
-  /** The old loop: build, spawn, wait until spawned, then the next agent. Exits are not waited for. */
-  #sequential(ctx: BatchContext, agents: ResolvedAgent[]): Promise<SpawnOutcome>[] {
-    let previous: Promise<unknown> = Promise.resolve();
-    return agents.map((agent, index) => {
-      const outcome = previous.then(async () => {
-        const o = await runAgent(ctx, agent, index);
-        this.#queue.push(o);
-        return o;
-      });
-      previous = outcome;
-      return outcome;
-    });
+  #onEvent(event: AgentEvent): void {
+    const name = this.#names[event.index]!;
+    if (event.type === 'exited') {
+      this.#finish(event.index, toResult(name, event.index, event.result));
+      return;
+    }
+    const result = new Promise<AgentResult>((resolve) => (this.#resolveResult[event.index] = resolve));
+    const outcome: SpawnOutcome = {
+      name,
+      index: event.index,
+      ok: event.ok,
+      stage: event.stage,
+      error: event.error && revive(name, event.error),
+      pid: event.pid,
+      timings: event.timings,
+      prompt: event.prompt,
+      result,
+      abort: event.ok ? () => this.#client.stop({ type: 'stop', batchId: this.batchId, reason: 'alone', index: event.index }) : () => {},
+    };
+    this.#spawned(outcome);
+    if (event.result) this.#finish(event.index, toResult(name, event.index, event.result, outcome.error));
   }
+
+  #spawned(outcome: SpawnOutcome): void {
+    this.#outcomes[outcome.index] = outcome;
+    this.#queue.push(outcome);
+    if (--this.#spawnsLeft === 0) this.#settleOutcomes(this.#outcomes as SpawnOutcome[]);
+  }
+
+  #finish(index: number, result: AgentResult): void {
+    if (this.#results[index] !== undefined) return;
+    this.#results[index] = result;
+    this.#resolveResult[index]?.(result);
+    if (--this.#exitsLeft > 0) return;
+    this.#client.finished(this.batchId);
+    this.#settleResults(this.#results as AgentResult[]);
+  }
+
+  /** The launch side died: every agent it had not reported fails with E_LAUNCHER at the stage it had reached. */
+  #onLost(why: string): void {
+    for (let index = 0; index < this.#names.length; index++) {
+      const name = this.#names[index]!;
+      if (this.#outcomes[index] === undefined) {
+        const error: WireError = { code: 'E_LAUNCHER', message: `Agent "${name}": ${why} before the agent started`, stage: 'spawn' };
+        this.#onEvent({ type: 'spawned', batchId: this.batchId, index, ok: false, stage: 'spawn', error, pid: undefined, timings: { queueMs: 0, buildMs: 0, launchMs: 0, spawnMs: 0, sinceBatchStartMs: 0 }, prompt: undefined, result: lostResult('spawn', error, undefined) });
+      } else if (this.#results[index] === undefined) {
+        const error: WireError = { code: 'E_LAUNCHER', message: `Agent "${name}": ${why} while the agent was running; its process tree was killed and its output lost`, stage: 'run' };
+        this.#finish(index, toResult(name, index, lostResult('run', error, this.#outcomes[index]!.pid)));
+      }
+    }
+  }
+}
+
+function lostResult(stage: 'spawn' | 'run', error: WireError, pid: number | undefined): WireResult {
+  return { ok: false, stage, error, pid, exitCode: undefined, signal: undefined, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 0, timedOut: false };
+}
+
+function revive(agent: string, error: WireError): SpawnpoolError {
+  const details = { agent, stage: error.stage };
+  return error.stage === 'build' ? new BuildError(error.code, error.message, details) : new SpawnError(error.code, error.message, details);
+}
+
+/** An agent that never ran shares its spawn outcome's error object with its result. */
+function toResult(name: string, index: number, r: WireResult, error?: SpawnpoolError): AgentResult {
+  return { name, index, ...r, error: error ?? (r.error && revive(name, r.error)) };
 }
 
 function summarise(batchId: number, outcomes: SpawnOutcome[], minSuccess: number): BatchSummary {
   const spawned = outcomes.filter((o) => o.ok).map((o) => o.timings.spawnMs);
   const stats = latencyStats(spawned);
-  const last = Math.max(0, ...outcomes.map((o) => o.timings.spawnMs));
+  const last = Math.max(0, ...outcomes.map((o) => o.timings.sinceBatchStartMs));
   return {
     batchId,
     total: outcomes.length,

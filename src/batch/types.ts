@@ -1,15 +1,17 @@
 import type { SpawnpoolError } from '../errors.ts';
 
-/** Where the time to spawn one agent went, in ms. All measured from the batch start. */
+/** Where the time to spawn one agent went, in ms. */
 export interface SpawnTimings {
-  /** Batch start to the build starting on a worker (concurrency limit + pool queue). */
+  /** Batch start to the build starting on a worker (concurrency limit + pool queue): the queue wait. */
   queueMs: number;
   /** Building the prompt on the worker (0 for an agent without a prompt). */
   buildMs: number;
-  /** Prompt back on the main thread to the agent counting as spawned (spawn event or ready line). */
+  /** Prompt built to the agent counting as spawned (spawn event or ready line). */
   launchMs: number;
-  /** Batch start to spawned: the agent's spawn latency. >= queue + build + launch (the rest is thread hand-off). */
+  /** Build start to spawned: the agent's spawn latency, queue wait not included. >= build + launch (the rest is thread hand-off). */
   spawnMs: number;
+  /** Batch start to spawned: queue wait + spawn latency. */
+  sinceBatchStartMs: number;
 }
 
 /** Facts about the prompt an agent was given. */

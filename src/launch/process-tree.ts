@@ -3,7 +3,9 @@
  * session and group leader), so one `kill(-pgid)` reaches the agent and
  * every descendant that did not leave the group on purpose.
  */
+import { isMainThread } from 'node:worker_threads';
 import { onExit } from 'signal-exit';
+import type { Reaper } from './reaper.ts';
 
 /**
  * Signals the whole group; false when no process of it is ours any more:
@@ -21,43 +23,38 @@ export function signalTree(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** True while any process of the group is alive. */
-export function treeAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * The process groups one launcher started and has not yet seen end. While
- * any is alive, a hook kills them all if the host exits or is signalled
- * (SIGINT, SIGTERM, ...): a dying orchestrator leaves no orphan agents.
- * The hook is registered only while needed, so an idle spawner changes
- * nothing in the host's signal handling.
+ * any is alive on a main thread, a hook kills them all if the host exits or
+ * is signalled (SIGINT, SIGTERM, ...); a {@link Reaper}, when given, also
+ * kills them if the host dies by SIGKILL, and covers launchers on a worker
+ * thread, which never see the host's signals. The hook is registered only
+ * while needed, so an idle spawner changes nothing in the host's signal
+ * handling.
  */
 export class LiveTrees {
   // pgids of agents started and not yet reaped.
   readonly #pgids = new Set<number>();
+  readonly #reaper: Reaper | undefined;
   #removeHook: (() => void) | undefined;
+
+  constructor(reaper?: Reaper) {
+    this.#reaper = reaper;
+  }
 
   add(pgid: number): void {
     this.#pgids.add(pgid);
-    this.#removeHook ??= onExit(() => this.killAll('SIGKILL'));
+    this.#reaper?.add(pgid);
+    if (isMainThread) this.#removeHook ??= onExit(() => this.killAll('SIGKILL'));
   }
 
   delete(pgid: number): void {
     this.#pgids.delete(pgid);
+    this.#reaper?.delete(pgid);
     if (this.#pgids.size === 0 && this.#removeHook) {
       this.#removeHook();
       this.#removeHook = undefined;
     }
-  }
-
-  get size(): number {
-    return this.#pgids.size;
   }
 
   killAll(signal: NodeJS.Signals): void {

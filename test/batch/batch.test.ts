@@ -76,8 +76,11 @@ describe('spawnBatch', () => {
       for (const b of builds) expect(b.writerThreadId).toBeGreaterThan(0);
       expect(outcomes.map((o) => [o.name, o.ok, o.error?.message])).toEqual(outcomes.map((o) => [o.name, true, undefined]));
       for (const o of outcomes) expect(o.prompt!.builtOnThread).toBeGreaterThan(0);
-      // SPAWN and EXIT records come from the main thread (threadId 0).
-      expect(records.filter((r) => r.stage !== 'build').every((r) => r.writerThreadId === 0)).toBe(true);
+      // SPAWN and EXIT records come from the launch thread: neither the main thread (0) nor a build worker.
+      const launchSide = new Set(records.filter((r) => r.stage !== 'build').map((r) => r.writerThreadId));
+      expect(launchSide.size).toBe(1);
+      expect([...launchSide][0]).toBeGreaterThan(0);
+      expect(builds.map((b) => b.writerThreadId)).not.toContain([...launchSide][0]);
     });
   });
 

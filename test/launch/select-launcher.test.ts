@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Spawner, type SpawnOutcome } from '../../src/index.ts';
 import { AutoLauncher } from '../../src/launch/auto-launcher.ts';
 import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
-import { selectLauncher } from '../../src/launch/select-launcher.ts';
+import { resolveLauncherChoice } from '../../src/launch/select-launcher.ts';
 import { withSpawner } from '../helpers.ts';
 import { parentOf } from './procfs.ts';
 
@@ -26,18 +26,18 @@ describe('the launcher option', () => {
 
   it('keeps accepting a Launcher instance', () => {
     const launcher = new DirectLauncher();
-    expect(selectLauncher(launcher, undefined)).toBe(launcher);
+    expect(resolveLauncherChoice(launcher, undefined)).toEqual({ instance: launcher });
   });
 
   it('defaults to SPAWNPOOL_LAUNCHER when set, and rejects a bad value', () => {
     const saved = process.env.SPAWNPOOL_LAUNCHER;
     try {
       process.env.SPAWNPOOL_LAUNCHER = 'direct';
-      expect(selectLauncher(undefined, undefined)).toBeInstanceOf(DirectLauncher);
+      expect(resolveLauncherChoice(undefined, undefined)).toEqual({ name: 'direct', helpers: undefined });
       process.env.SPAWNPOOL_LAUNCHER = 'forking';
-      expect(() => selectLauncher(undefined, undefined)).toThrow(/SPAWNPOOL_LAUNCHER environment variable .* got `forking`/);
+      expect(() => resolveLauncherChoice(undefined, undefined)).toThrow(/SPAWNPOOL_LAUNCHER environment variable .* got `forking`/);
       delete process.env.SPAWNPOOL_LAUNCHER;
-      expect(selectLauncher(undefined, undefined)).toBeInstanceOf(AutoLauncher);
+      expect(resolveLauncherChoice(undefined, undefined)).toEqual({ name: 'auto', helpers: undefined });
     } finally {
       if (saved === undefined) delete process.env.SPAWNPOOL_LAUNCHER;
       else process.env.SPAWNPOOL_LAUNCHER = saved;

@@ -1,0 +1,154 @@
+/**
+ * One agent on the launch side: build its prompt on a worker, launch it,
+ * write its SPAWN and EXIT records with the events' own timestamps, and
+ * emit its spawn outcome and its result. Never throws: every failure,
+ * a launcher that throws included, becomes the agent's outcome.
+ */
+import { errorCodeNumber, type ErrorCode } from '../errors.ts';
+import type { LaunchExit, LaunchHandle, Launcher } from '../launch/types.ts';
+import { wallClockMs } from '../metrics/record.ts';
+import type { MetricsRing } from '../metrics/ring.ts';
+import type { BuildPool } from '../pool/build-pool.ts';
+import type { BuildReply } from '../pool/build-task.ts';
+import type { AgentEvent, AgentPlan, StopReason, WireError, WirePrompt, WireTimings } from './messages.ts';
+import { beforeReadyError, exitResult, notRun, stoppedError } from './outcome-words.ts';
+
+/** What every agent of one batch shares on the launch side. */
+export interface RunContext {
+  batchId: number;
+  startedAt: number;
+  root: string;
+  pool: BuildPool;
+  launcher: Launcher;
+  ring: MetricsRing;
+  /** threadId of this side, for the records it writes. */
+  threadId: number;
+  /** Aborted when the batch is stopped; `stopReason()` says why. */
+  signal: AbortSignal;
+  stopReason(): StopReason;
+  emit(event: AgentEvent): void;
+}
+
+/** The agent's stop switch, set while it can be stopped alone. */
+export interface AgentControl {
+  stopAlone(): void;
+}
+
+const NO_PROMPT: Uint8Array = new Uint8Array(0);
+
+/**
+ * Runs one agent. Resolves once its spawn outcome is emitted, with a
+ * promise that settles when it has exited (at once if it never ran).
+ */
+export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, control: { current?: AgentControl }): Promise<{ exited: Promise<void> }> {
+  const queuedAt = wallClockMs();
+  const timings: WireTimings = { queueMs: queuedAt - ctx.startedAt, buildMs: 0, launchMs: 0, spawnMs: 0, sinceBatchStartMs: 0 };
+  let buildStartAt = queuedAt;
+  const settle = (at: number) => {
+    timings.spawnMs = at - buildStartAt;
+    timings.sinceBatchStartMs = at - ctx.startedAt;
+  };
+  const fail = (stage: 'build' | 'spawn' | 'aborted', error: WireError, exit?: LaunchExit) => {
+    settle(wallClockMs());
+    writeRecord(ctx, 'spawn', plan.agentId, false, error.code, exit?.pid ?? 0, wallClockMs(), timings.spawnMs, timings.queueMs);
+    const result = notRun(stage, error, exit);
+    ctx.emit({ type: 'spawned', batchId: ctx.batchId, index, ok: false, stage, error, pid: exit?.pid, timings, prompt: undefined, result });
+    return { exited: Promise.resolve() };
+  };
+  const stopped = (when: string) => fail('aborted', stoppedError(plan.name, ctx.stopReason(), when));
+
+  if (ctx.signal.aborted) return stopped('before it started');
+  const reply = await build(ctx, plan, queuedAt);
+  // A reply from a worker carries its own timings; a pool-level failure (threadId -1) has none.
+  if (reply.threadId !== -1) {
+    timings.queueMs = reply.queueMs;
+    timings.buildMs = reply.buildMs;
+    buildStartAt = ctx.startedAt + reply.queueMs;
+  }
+  if (!reply.ok) {
+    if (reply.error.code === 'E_ABORTED' || ctx.signal.aborted) return stopped('before it started');
+    return fail('build', { code: reply.error.code, message: reply.error.message, stage: 'build' });
+  }
+  if (ctx.signal.aborted) return stopped('before it started');
+  const prompt: WirePrompt | undefined = plan.prompt === undefined ? undefined : { bytes: reply.bytes.byteLength, tokens: reply.tokens, sha256: reply.sha256, truncated: reply.truncated, builtOnThread: reply.threadId };
+
+  const promptAt = wallClockMs();
+  return new Promise((resolveSpawned) => {
+    let pid: number | undefined;
+    let spawned = false;
+    let alone = false;
+    let resolveExited!: () => void;
+    const exited = new Promise<void>((resolve) => (resolveExited = resolve));
+    let handle: LaunchHandle | undefined;
+    const onAbort = () => handle?.abort();
+
+    try {
+      handle = ctx.launcher.launch(
+        {
+          agent: plan.name,
+          command: plan.command,
+          args: plan.args,
+          env: plan.env,
+          cwd: plan.cwd,
+          prompt: reply.bytes,
+          promptVia: plan.promptVia,
+          ready: plan.ready,
+          timeoutMs: plan.timeoutMs,
+          killGraceMs: plan.killGraceMs,
+          maxOutputBytes: plan.maxOutputBytes,
+        },
+        {
+          spawned: (spawnedPid) => {
+            pid = spawnedPid;
+          },
+          ready: (at) => {
+            spawned = true;
+            timings.launchMs = at - promptAt;
+            settle(at);
+            writeRecord(ctx, 'spawn', plan.agentId, true, undefined, pid ?? 0, at, timings.spawnMs, timings.queueMs);
+            control.current = {
+              stopAlone: () => {
+                alone = !ctx.signal.aborted;
+                handle?.abort();
+              },
+            };
+            ctx.emit({ type: 'spawned', batchId: ctx.batchId, index, ok: true, stage: undefined, error: undefined, pid, timings, prompt, result: undefined });
+            resolveSpawned({ exited });
+          },
+          exited: (exit) => {
+            ctx.signal.removeEventListener('abort', onAbort);
+            control.current = undefined;
+            if (!spawned) {
+              // It never counted as spawned: the spawn itself failed.
+              resolveSpawned(fail(exit.reason === 'aborted' ? 'aborted' : 'spawn', beforeReadyError(plan, exit, ctx.stopReason()), exit));
+              return;
+            }
+            const result = exitResult(plan, exit, alone ? 'alone' : ctx.stopReason());
+            writeRecord(ctx, 'exit', plan.agentId, result.ok, result.error?.code, exit.pid ?? 0, exit.at, exit.durationMs, exit.exitCode ?? -1);
+            ctx.emit({ type: 'exited', batchId: ctx.batchId, index, result });
+            resolveExited();
+          },
+        },
+      );
+    } catch (error) {
+      resolveSpawned(fail('spawn', { code: 'E_LAUNCHER', message: `Agent "${plan.name}": the launcher threw: ${(error as Error)?.message ?? String(error)}`, stage: 'spawn' }));
+      return;
+    }
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    if (ctx.signal.aborted) onAbort();
+  });
+}
+
+async function build(ctx: RunContext, plan: AgentPlan, queuedAt: number): Promise<BuildReply> {
+  if (plan.prompt === undefined) {
+    // No prompt: no worker round trip, no BUILD record; its queue wait ends now.
+    return { ok: true, bytes: NO_PROMPT, sha256: '', tokens: 0, truncated: false, queueMs: queuedAt - ctx.startedAt, buildMs: 0, builtAt: queuedAt, threadId: 0 };
+  }
+  return ctx.pool.build({ agent: plan.name, agentId: plan.agentId, batchId: ctx.batchId, spec: plan.prompt, root: ctx.root, queuedAt: ctx.startedAt }, ctx.signal);
+}
+
+/** SPAWN: durationMs = spawn latency (build start to spawned), detailMs = queue wait. EXIT: run time, exit code. */
+function writeRecord(ctx: RunContext, stage: 'spawn' | 'exit', agentId: number, ok: boolean, code: ErrorCode | undefined, pid: number, at: number, durationMs: number, detailMs: number): void {
+  ctx.ring.write({ stage, ok, errorCode: errorCodeNumber(code), agentId, batchId: ctx.batchId, writerThreadId: ctx.threadId, pid, timestamp: at, durationMs, detailMs });
+}
+

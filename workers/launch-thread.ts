@@ -1,0 +1,70 @@
+/**
+ * The spawner's launch thread: owns the build pool and the launcher, so that
+ * nothing between "build this prompt" and "the agent is running" waits for
+ * the host's main thread. A built prompt comes here from its build worker
+ * (Piscina moves its bytes, no copy) and goes straight to the launcher; the
+ * fork happens here (direct) or in the helper process (big hosts); SPAWN
+ * and EXIT records go into the ring from here with the events' own times.
+ *
+ * Why a thread of our own rather than build workers talking to the
+ * launcher: build workers are Piscina's to terminate (a build timeout, a heap
+ * limit), and a thread that owns children must never be terminated while
+ * they live (nodejs/node#46569). Why not build workers posting prompts over
+ * MessagePorts to a launch thread fed by the main thread: Piscina's queue
+ * lives on the thread that calls run(), so with the pool here, a worker that
+ * finishes a build gets its next one from this thread, which is idle, not
+ * from the main thread, which may be busy.
+ *
+ * Events for the main thread are sent in one message per turn of this
+ * thread's event loop, not one per event: the main thread pays one message
+ * for many agents.
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { createLauncher } from '../src/launch/select-launcher.ts';
+import { LaunchSide } from '../src/pipeline/launch-side.ts';
+import type { AgentEvent, FromLaunchSide, ToLaunchSide } from '../src/pipeline/messages.ts';
+import type { LaunchThreadData } from '../src/pipeline/thread-data.ts';
+
+const data = workerData as LaunchThreadData;
+const port = parentPort!;
+let outbox: AgentEvent[] = [];
+
+const side = new LaunchSide({
+  pool: data.pool,
+  launcher: createLauncher(data.launcher, data.helpers),
+  threadId,
+  emit: (event) => {
+    if (outbox.length === 0) setImmediate(flush);
+    outbox.push(event);
+  },
+});
+
+function flush(): void {
+  const events = outbox;
+  outbox = [];
+  post({ type: 'events', events });
+}
+
+function post(message: FromLaunchSide): void {
+  port.postMessage(message);
+}
+
+port.on('message', (message: ToLaunchSide) => {
+  switch (message.type) {
+    case 'batch':
+      side.start(message);
+      return;
+    case 'stop':
+      side.stop(message);
+      return;
+    case 'warmUp':
+      void side.warmUp().then(() => post({ type: 'ready' }));
+      return;
+    case 'close':
+      void side.close().then(() => {
+        if (outbox.length > 0) flush();
+        post({ type: 'closed' });
+      });
+      return;
+  }
+});
