@@ -15,6 +15,12 @@ Commands:
   run <agents.json>   spawn every agent of the file at once and report timings
   stats               spawn latency and success rates from the history database
   cleanup             delete old history (--older-than 30d) and check the file
+  enqueue <agents.json> --redis URL --queue NAME [--tasks FILE]
+                      add a run (every agent once per task) to a BullMQ queue on Redis
+  worker --redis URL --queue NAME
+                      run the queue's agent runs on this host, until SIGTERM
+  status --redis URL --queue NAME
+                      the queue's waiting / active / completed / failed runs, per host
 
 Run "spawnpool <command> --help" for a command's options.
 
@@ -26,6 +32,10 @@ const COMMANDS: Record<string, Command> = {
   run: runCommand,
   stats: statsCommand,
   cleanup: cleanupCommand,
+  // Loaded on use: only these need bullmq (an optional peer dependency).
+  enqueue: async (argv) => (await import('./fleet-enqueue.ts')).enqueueCommand(argv),
+  worker: async (argv) => (await import('./fleet-worker.ts')).workerCommand(argv),
+  status: async (argv) => (await import('./fleet-status.ts')).statusCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {
