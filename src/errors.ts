@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   E_HISTORY_CORRUPT: 20,
   E_HISTORY_IO: 21,
   E_BUILD_TIMEOUT: 22,
+  E_OUTPUT_FILE: 23,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

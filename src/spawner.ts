@@ -11,8 +11,9 @@ import type { BatchOptions } from './batch/types.ts';
 import type { Meter } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import { ConfigError, SpawnError } from './errors.ts';
-import { OtelExporter } from './export/otel.ts';
-import { History, type HistoryOptions } from './history/history.ts';
+import { createExporters, type Exporters } from './export/exporters.ts';
+import type { JsonlOptions } from './export/jsonl.ts';
+import type { History, HistoryOptions } from './history/history.ts';
 import { resolveLauncherChoice, type LauncherChoice } from './launch/select-launcher.ts';
 import { isPowerOfTwo } from './metrics/ring.ts';
 import { DEFAULT_RING_CAPACITY, DEFAULT_WINDOW_SIZE, SpawnerMetrics } from './metrics/spawner-metrics.ts';
@@ -66,6 +67,18 @@ export interface SpawnerOptions {
   meter?: Meter;
   /** Record every batch and agent outcome in a SQLite file (`spawner.history`). */
   history?: HistoryOptions;
+  /**
+   * Add an `agent` label (Prometheus) / attribute (OpenTelemetry) to the
+   * counters and histograms. Each distinct agent name then adds its own set
+   * of series (about 380 with every histogram), kept until the spawner
+   * closes: leave it off when names are unique per task. Default false: a
+   * fixed set of series, whatever the number of agents.
+   */
+  agentLabels?: boolean;
+  /** Append one JSON line per metric record to this file (or `{ path, flushIntervalMs, maxQueued }`). */
+  jsonl?: string | ({ path: string } & JsonlOptions);
+  /** This spawner's run id, in every JSON line, history row and `spawnpool_spawner_info`. Default: a random UUID. */
+  runId?: string;
 }
 
 export class Spawner {
@@ -80,10 +93,10 @@ export class Spawner {
   readonly #concurrency: number;
   // A custom builder makes the prompts (pre-flight then assumes nothing about templates).
   readonly #customBuilder: boolean;
-  readonly #otel: OtelExporter | undefined;
+  // Prometheus, OpenTelemetry, JSON lines, history: every subscriber of this.metrics; closed by close().
+  readonly #exporters: Exporters;
   // Batches not yet fully exited; close() stops them.
   readonly #live = new Set<Batch>();
-  #nextBatchId = 1;
   #closed: Promise<void> | undefined;
 
   constructor(options: SpawnerOptions = {}) {
@@ -103,7 +116,7 @@ export class Spawner {
       throw new ConfigError(`Expected the \`ringCapacity\` option (${ringCapacity}) to be at least the window size (${windowSize})`);
     }
     try {
-      this.metrics = new SpawnerMetrics({ ringCapacity, windowSize, prometheus: options.prometheus === false ? false : (options.prometheusRegistry ?? true) });
+      this.metrics = new SpawnerMetrics({ ringCapacity, windowSize, ...(options.runId === undefined ? {} : { runId: options.runId }) });
     } catch (error) {
       throw new ConfigError((error as Error).message, { cause: error });
     }
@@ -113,9 +126,14 @@ export class Spawner {
     const launcher = resolveLauncherChoice(options.launcher, options.helpers);
     // Opened after every option is checked and before any worker or helper process exists:
     // a bad option leaves no open database, and a bad history file leaks nothing.
-    this.history = options.history === undefined ? undefined : History.open(options.history);
-    this.history?.recordFrom(this.metrics);
-    this.#otel = options.meter === undefined ? undefined : new OtelExporter(this.metrics, options.meter);
+    this.#exporters = createExporters(this.metrics, {
+      prometheus: options.prometheus === false ? false : (options.prometheusRegistry ?? true),
+      meter: options.meter,
+      agentLabels: options.agentLabels,
+      jsonl: options.jsonl,
+      history: options.history,
+    });
+    this.history = this.#exporters.history;
     const pool: BuildPoolOptions = { workers, ring: this.metrics.ring.buffer, builder, buildTimeoutMs, nice, resourceLimits: options.workerResourceLimits };
     // Records the launch side wrote are drained as its events arrive, so windows and exporters see them first.
     const drain = () => this.metrics.drain();
@@ -156,16 +174,18 @@ export class Spawner {
     const batch = new Batch({
       start: {
         type: 'batch',
-        batchId: this.#nextBatchId++,
+        batchId: this.metrics.beginBatch(resolved.map((agent) => agent.name)),
         startedAt: wallClockMs(),
         root: options.root === undefined ? this.root : path.resolve(options.root),
         mode: options.mode ?? 'concurrent',
         concurrency,
+        stream: options.stream ?? false,
         agents: resolved.map((agent) => this.#plan(agent)),
       },
       client: this.#client,
       minSuccess,
       signal: options.signal,
+      streamBufferBytes: options.streamBufferBytes,
     });
     this.history?.track(batch);
     this.#live.add(batch);
@@ -200,15 +220,15 @@ export class Spawner {
       await Promise.all([...this.#live].map((b) => b.results));
       await this.#client.close();
       this.metrics.drain();
-      this.#otel?.close();
-      await this.history?.close();
+      await this.#exporters.close();
     })();
     return this.#closed;
   }
 
   #plan(agent: ResolvedAgent): AgentPlan {
-    const { name, command, args, env, cwd, timeoutMs, prompt, promptVia, ready, maxOutputBytes, killGraceMs } = agent;
-    return { name, agentId: this.metrics.names.idOf(name), command, args, env, cwd, timeoutMs, prompt, promptVia, ready: ready && { source: ready.source, flags: ready.flags }, maxOutputBytes, killGraceMs };
+    const { name, command, args, env, cwd, timeoutMs, prompt, promptVia, ready, killGraceMs, stdin, stdoutFile, stderrFile } = agent;
+    const maxOutputBytes = agent.buffer ? agent.maxOutputBytes : 0;
+    return { name, agentId: this.metrics.names.idOf(name), command, args, env, cwd, timeoutMs, prompt, promptVia, ready: ready && { source: ready.source, flags: ready.flags }, maxOutputBytes, killGraceMs, stdin, stdoutFile, stderrFile };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -22,12 +22,18 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { createLauncher } from '../src/launch/select-launcher.ts';
 import { LaunchSide } from '../src/pipeline/launch-side.ts';
-import type { AgentEvent, FromLaunchSide, ToLaunchSide } from '../src/pipeline/messages.ts';
+import type { AgentEvent, FromLaunchSide, OutputEvent, ToLaunchSide } from '../src/pipeline/messages.ts';
 import type { LaunchThreadData } from '../src/pipeline/thread-data.ts';
 
 const data = workerData as LaunchThreadData;
 const port = parentPort!;
 let outbox: AgentEvent[] = [];
+// Output events in the outbox with their chunks, and those still taking more chunks, by agent and
+// stream: consecutive chunks of one stream travel as one, and one message carries every event of a turn.
+let parts = new Map<OutputEvent, Uint8Array[]>();
+// Pipe reads are at most 64 KiB: up to 1 MiB per message keeps each copy small.
+const MAX_JOINED_CHUNKS = 16;
+let open = new Map<string, OutputEvent>();
 
 const side = new LaunchSide({
   pool: data.pool,
@@ -35,13 +41,29 @@ const side = new LaunchSide({
   threadId,
   emit: (event) => {
     if (outbox.length === 0) setImmediate(flush);
+    if (event.type === 'output') {
+      const key = `${event.batchId}/${event.index}/${event.stream}`;
+      const joining = open.get(key);
+      if (joining !== undefined && parts.get(joining)!.length < MAX_JOINED_CHUNKS) {
+        parts.get(joining)!.push(event.chunk);
+        return;
+      }
+      open.set(key, event);
+      parts.set(event, [event.chunk]);
+    } else {
+      // Output that came before this event must stay before it: later chunks start new entries.
+      open.clear();
+    }
     outbox.push(event);
   },
 });
 
 function flush(): void {
+  for (const [event, chunks] of parts) if (chunks.length > 1) event.chunk = Buffer.concat(chunks);
   const events = outbox;
   outbox = [];
+  parts = new Map();
+  open = new Map();
   post({ type: 'events', events });
 }
 
@@ -56,6 +78,9 @@ port.on('message', (message: ToLaunchSide) => {
       return;
     case 'stop':
       side.stop(message);
+      return;
+    case 'stdin':
+      side.stdin(message);
       return;
     case 'warmUp':
       void side.warmUp().then(() => post({ type: 'ready' }));

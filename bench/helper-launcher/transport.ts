@@ -127,7 +127,7 @@ export async function endToEnd(runs: number): Promise<EndToEnd[]> {
 }
 
 function launchToSpawned(launcher: Launcher, prompt: Uint8Array): Promise<number> {
-  const request: LaunchRequest = { agent: 'cat', command: 'sh', args: ['-c', 'cat > /dev/null'], env: undefined, cwd: undefined, prompt, promptVia: 'stdin', ready: undefined, timeoutMs: undefined, killGraceMs: 1000, maxOutputBytes: 1024 };
+  const request: LaunchRequest = { agent: 'cat', command: 'sh', args: ['-c', 'cat > /dev/null'], env: undefined, cwd: undefined, prompt, promptVia: 'stdin', ready: undefined, timeoutMs: undefined, killGraceMs: 1000, maxOutputBytes: 1024, stream: false, stdin: 'close', stdoutFile: undefined, stderrFile: undefined };
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let spawnedMs = 0;

@@ -1,5 +1,6 @@
 /** Every scenario, in the order a full run takes them: the ring first, before any spawner has run in the process (see its notes). */
 import type { Scenario } from '../lib/types.ts';
+import { busyHostScenario } from './busy-host.ts';
 import { cpu8 } from './cpu-8.ts';
 import { cycles100 } from './cycles-100.ts';
 import { fanout2000 } from './fanout-2000.ts';
@@ -7,4 +8,4 @@ import { ringScenario } from './ring.ts';
 import { seed3 } from './seed-3.ts';
 import { statsScenario } from './stats.ts';
 
-export const SCENARIOS: readonly Scenario[] = [ringScenario, seed3, cpu8, fanout2000, cycles100, statsScenario];
+export const SCENARIOS: readonly Scenario[] = [ringScenario, seed3, busyHostScenario, cpu8, fanout2000, cycles100, statsScenario];

@@ -9,13 +9,16 @@ import { latencyStats } from '../metrics/stats.ts';
 import type { AgentEvent, BatchStart, StopReason, WireError, WireResult } from '../pipeline/messages.ts';
 import { CompletionQueue } from './completion-queue.ts';
 import type { LaunchClient } from './launch-client.ts';
-import type { AgentResult, BatchSummary, SpawnOutcome } from './types.ts';
+import { OutputStream } from './output-stream.ts';
+import type { AgentResult, AgentStdin, BatchSummary, SpawnOutcome } from './types.ts';
 
 export interface BatchSetup {
   start: BatchStart;
   client: LaunchClient;
   minSuccess: number;
   signal: AbortSignal | undefined;
+  /** Unread output kept per stream (see OutputStream). */
+  streamBufferBytes: number | undefined;
 }
 
 /**
@@ -41,6 +44,9 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
   readonly #outcomes: (SpawnOutcome | undefined)[];
   readonly #results: (AgentResult | undefined)[];
   readonly #resolveResult: ((result: AgentResult) => void)[] = [];
+  readonly #streams: { stdout: OutputStream; stderr: OutputStream }[];
+  readonly #live: boolean;
+  readonly #openStdin: boolean[];
   #spawnsLeft: number;
   #exitsLeft: number;
   #stopped = false;
@@ -59,6 +65,9 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
     this.#results = new Array(n).fill(undefined);
     this.#spawnsLeft = n;
     this.#exitsLeft = n;
+    this.#live = start.stream;
+    this.#streams = start.agents.map(() => ({ stdout: new OutputStream(setup.streamBufferBytes), stderr: new OutputStream(setup.streamBufferBytes) }));
+    this.#openStdin = start.agents.map((a) => a.stdin === 'open');
     const outcomes = new Promise<SpawnOutcome[]>((resolve) => (this.#settleOutcomes = resolve));
     this.summary = outcomes.then((all) => summarise(start.batchId, all, setup.minSuccess));
     this.results = new Promise<AgentResult[]>((resolve) => (this.#settleResults = resolve));
@@ -96,6 +105,10 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
 
   #onEvent(event: AgentEvent): void {
     const name = this.#names[event.index]!;
+    if (event.type === 'output') {
+      this.#streams[event.index]![event.stream].push(event.chunk);
+      return;
+    }
     if (event.type === 'exited') {
       this.#finish(event.index, toResult(name, event.index, event.result));
       return;
@@ -112,6 +125,9 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
       prompt: event.prompt,
       result,
       abort: event.ok ? () => this.#client.stop({ type: 'stop', batchId: this.batchId, reason: 'alone', index: event.index }) : () => {},
+      stdout: this.#streams[event.index]!.stdout,
+      stderr: this.#streams[event.index]!.stderr,
+      stdin: event.ok && this.#openStdin[event.index] ? this.#stdin(event.index) : undefined,
     };
     this.#spawned(outcome);
     if (event.result) this.#finish(event.index, toResult(name, event.index, event.result, outcome.error));
@@ -123,9 +139,25 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
     if (--this.#spawnsLeft === 0) this.#settleOutcomes(this.#outcomes as SpawnOutcome[]);
   }
 
+  #stdin(index: number): AgentStdin {
+    const send = (data: Uint8Array | undefined, end: boolean) => this.#client.stdin({ type: 'stdin', batchId: this.batchId, index, data, end });
+    return {
+      write: (data) => send(typeof data === 'string' ? Buffer.from(data, 'utf8') : data, false),
+      end: () => send(undefined, true),
+    };
+  }
+
   #finish(index: number, result: AgentResult): void {
     if (this.#results[index] !== undefined) return;
     this.#results[index] = result;
+    const streams = this.#streams[index]!;
+    if (!this.#live) {
+      // Not streamed: the buffered output is the whole stream, known now.
+      streams.stdout.push(Buffer.from(result.stdout, 'utf8'));
+      streams.stderr.push(Buffer.from(result.stderr, 'utf8'));
+    }
+    streams.stdout.end();
+    streams.stderr.end();
     this.#resolveResult[index]?.(result);
     if (--this.#exitsLeft > 0) return;
     this.#client.finished(this.batchId);

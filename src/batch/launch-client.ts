@@ -6,7 +6,7 @@
  */
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import type { Launcher } from '../launch/types.ts';
-import type { AgentEvent, BatchStart, FromLaunchSide, StopRequest, ToLaunchSide } from '../pipeline/messages.ts';
+import type { AgentEvent, BatchStart, FromLaunchSide, StdinRequest, StopRequest, ToLaunchSide } from '../pipeline/messages.ts';
 import { LaunchSide } from '../pipeline/launch-side.ts';
 import type { LaunchThreadData } from '../pipeline/thread-data.ts';
 import type { BuildPoolOptions } from '../pool/build-pool.ts';
@@ -24,6 +24,7 @@ export interface BatchSink {
 export interface LaunchClient {
   start(message: BatchStart, sink: BatchSink): void;
   stop(request: StopRequest): void;
+  stdin(request: StdinRequest): void;
   /** The batch's agents have all exited: it gets no more events. */
   finished(batchId: number): void;
   warmUp(): Promise<void>;
@@ -75,6 +76,10 @@ export class ThreadLaunchClient implements LaunchClient {
   }
 
   stop(request: StopRequest): void {
+    this.#post(request);
+  }
+
+  stdin(request: StdinRequest): void {
     this.#post(request);
   }
 
@@ -161,6 +166,10 @@ export class LocalLaunchClient implements LaunchClient {
 
   stop(request: StopRequest): void {
     this.#side.stop(request);
+  }
+
+  stdin(request: StdinRequest): void {
+    this.#side.stdin(request);
   }
 
   finished(batchId: number): void {

@@ -1,4 +1,5 @@
 import type { SpawnpoolError } from '../errors.ts';
+import type { OutputStream } from './output-stream.ts';
 
 /** Where the time to spawn one agent went, in ms. */
 export interface SpawnTimings {
@@ -63,6 +64,18 @@ export interface SpawnOutcome {
   result: Promise<AgentResult>;
   /** Stops this agent's process tree. */
   abort(): void;
+  /** Its stdout as it comes with the batch option `stream` (else all of it at exit): chunks, lines or JSON events. */
+  stdout: OutputStream;
+  stderr: OutputStream;
+  /** Its stdin, for an agent with `stdin: 'open'` that spawned; undefined otherwise. */
+  stdin: AgentStdin | undefined;
+}
+
+/** An agent's open stdin (spec `stdin: 'open'`): the prompt went first, if on stdin. */
+export interface AgentStdin {
+  write(data: string | Uint8Array): void;
+  /** End of file: many agents finish their work on it. */
+  end(): void;
 }
 
 /** The spawn figures of one batch. Latency figures cover the agents that spawned. */
@@ -98,4 +111,11 @@ export interface BatchOptions {
   minSuccess?: number;
   /** Folder that prompt context and template files must stay under. Default: the spawner's root. */
   root?: string;
+  /**
+   * Send each agent's output to `outcome.stdout` / `outcome.stderr` as it comes. Without it they
+   * yield the buffered output once the agent has exited. Default false.
+   */
+  stream?: boolean;
+  /** Unread output kept per stream before the oldest is dropped (and counted). Default 8 MiB. */
+  streamBufferBytes?: number;
 }

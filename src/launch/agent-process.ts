@@ -6,6 +6,7 @@
  * Shared by the direct launcher and the helper process.
  */
 import { stat } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { execa } from 'execa';
 import type { ErrorCode } from '../errors.ts';
 import { wallClockMs } from '../metrics/record.ts';
@@ -20,6 +21,8 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
   let stopReason: 'timeout' | 'aborted' | undefined;
   let pid: number | undefined;
   let killTimer: NodeJS.Timeout | undefined;
+  // The agent's stdin while it is open (request.stdin 'open'); writes before the spawn wait in the pipe.
+  let stdin: Writable | undefined;
 
   const stop = (reason: 'timeout' | 'aborted') => {
     if (stopReason !== undefined) return;
@@ -34,7 +37,13 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
     // Only a bug in this file gets here; still, the caller must hear an exit.
     events.exited(notStartedExit('E_LAUNCHER', `Agent "${request.agent}": launcher fault: ${(error as Error).message}`));
   });
-  return { abort: () => stop('aborted') };
+  return {
+    abort: () => stop('aborted'),
+    write: (data) => {
+      if (stdin?.writable) stdin.write(data);
+    },
+    end: () => stdin?.end(),
+  };
 
   async function run(): Promise<void> {
     let delivered;
@@ -60,8 +69,9 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
       cleanup: false,
       buffer: false,
       reject: false,
-      stdin: delivered.input === undefined ? 'ignore' : 'pipe',
-      ...(delivered.input === undefined ? {} : { input: delivered.input }),
+      // An open stdin gets the prompt written below and stays open; otherwise execa writes the input and ends it.
+      stdin: delivered.input === undefined && request.stdin === 'close' ? 'ignore' : 'pipe',
+      ...(delivered.input === undefined || request.stdin === 'open' ? {} : { input: delivered.input }),
       stdout: 'pipe',
       stderr: 'pipe',
     });
@@ -69,8 +79,15 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
     let spawnedAt = 0;
     let timeoutTimer: NodeJS.Timeout | undefined;
     const ready = request.ready === undefined ? undefined : new RegExp(request.ready.source, request.ready.flags);
-    const stdout = new OutputCapture(subprocess.stdout, request.maxOutputBytes, ready && { pattern: ready, onReady: () => events.ready(wallClockMs()) });
-    const stderr = new OutputCapture(subprocess.stderr, request.maxOutputBytes);
+    if (request.stdin === 'open' && subprocess.stdin) {
+      stdin = subprocess.stdin;
+      // EPIPE when the agent exits with its stdin open is its business, not a crash of ours.
+      stdin.on('error', () => {});
+      if (delivered.input !== undefined) stdin.write(delivered.input);
+    }
+    const onChunk = (name: 'stdout' | 'stderr') => (request.stream && events.output ? (chunk: Buffer) => events.output!(name, chunk) : undefined);
+    const stdout = new OutputCapture(subprocess.stdout, request.maxOutputBytes, { ready: ready && { pattern: ready, onReady: () => events.ready(wallClockMs()) }, onChunk: onChunk('stdout'), file: request.stdoutFile });
+    const stderr = new OutputCapture(subprocess.stderr, request.maxOutputBytes, { onChunk: onChunk('stderr'), file: request.stderrFile });
 
     subprocess.once('spawn', () => {
       spawnedAt = wallClockMs();
@@ -95,6 +112,8 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
 
     const result = await subprocess;
     const at = wallClockMs();
+    stdin = undefined;
+    const fileError = (await stdout.closeFile()) ?? (await stderr.closeFile());
     clearTimeout(timeoutTimer);
     clearTimeout(killTimer);
     if (pid !== undefined) trees.delete(pid);
@@ -118,7 +137,8 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
       stderrTruncated: stderr.truncated,
       durationMs: at - spawnedAt,
       at,
-      error: undefined,
+      // The agent ran, but its output did not all reach the file asked for: its run failed.
+      error: fileError && { code: 'E_OUTPUT_FILE', message: `Agent "${request.agent}": could not write its output file: ${fileError.message}` },
     });
   }
 }

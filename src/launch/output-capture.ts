@@ -1,8 +1,10 @@
 /**
  * Collects one output stream up to a byte cap (the rest is read and
- * discarded, so the agent never blocks on a full pipe) and, optionally,
- * watches its lines for the ready pattern.
+ * discarded, so the agent never blocks on a full pipe), passes every chunk
+ * on as it comes (to a streaming listener, to a file, both uncapped) and,
+ * optionally, watches its lines for the ready pattern.
  */
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
@@ -21,12 +23,34 @@ export class OutputCapture {
   #pending = '';
   #ready: RegExp | undefined;
   #onReady: (() => void) | undefined;
+  readonly #onChunk: ((chunk: Buffer) => void) | undefined;
+  readonly #file: WriteStream | undefined;
+  #fileError: Error | undefined;
 
-  constructor(stream: Readable | null | undefined, cap: number, ready?: { pattern: RegExp; onReady: () => void }) {
+  constructor(stream: Readable | null | undefined, cap: number, options: { ready?: { pattern: RegExp; onReady: () => void } | undefined; onChunk?: ((chunk: Buffer) => void) | undefined; file?: string | undefined } = {}) {
     this.#cap = cap;
-    this.#ready = ready?.pattern;
-    this.#onReady = ready?.onReady;
-    stream?.on('data', (chunk: Buffer) => this.#take(chunk));
+    this.#ready = options.ready?.pattern;
+    this.#onReady = options.ready?.onReady;
+    this.#onChunk = options.onChunk;
+    if (options.file !== undefined) {
+      this.#file = createWriteStream(options.file, { mode: 0o600 });
+      this.#file.on('error', (error) => (this.#fileError ??= error));
+    }
+    stream?.on('data', (chunk: Buffer) => {
+      // A file slower than the agent: hold the pipe (the agent waits on its writes) rather than queue in memory.
+      if (this.#take(chunk) === false) {
+        stream.pause();
+        this.#file!.once('drain', () => stream.resume());
+      }
+    });
+  }
+
+  /** Settles once the file (if any) has every byte on disk; resolves with its write error, if one happened. */
+  async closeFile(): Promise<Error | undefined> {
+    const file = this.#file;
+    if (file === undefined) return undefined;
+    if (!file.destroyed) await new Promise<void>((resolve) => file.end(() => resolve()));
+    return this.#fileError;
   }
 
   get truncated(): boolean {
@@ -37,15 +61,19 @@ export class OutputCapture {
     return Buffer.concat(this.#chunks, this.#size).toString('utf8');
   }
 
-  #take(chunk: Buffer): void {
+  /** Returns false when the file asks to wait for 'drain'. */
+  #take(chunk: Buffer): boolean {
+    this.#onChunk?.(chunk);
+    const flowing = this.#file === undefined || this.#fileError !== undefined || this.#file.write(chunk);
     const room = this.#cap - this.#size;
     if (room > 0) {
       const kept = chunk.length <= room ? chunk : chunk.subarray(0, room);
       this.#chunks.push(kept);
       this.#size += kept.length;
     }
-    if (chunk.length > room) this.#truncated = true;
+    if (chunk.length > room && this.#cap > 0) this.#truncated = true;
     if (this.#ready) this.#scan(this.#decoder.write(chunk));
+    return flowing;
   }
 
   #scan(text: string): void {

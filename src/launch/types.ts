@@ -21,8 +21,15 @@ export interface LaunchRequest {
   timeoutMs: number | undefined;
   /** SIGTERM to SIGKILL, when stopping the process tree. */
   killGraceMs: number;
-  /** Per stream; output beyond it is discarded and flagged. */
+  /** Per stream, for the exit's stdout/stderr; output beyond it is discarded and flagged. 0: keep nothing. */
   maxOutputBytes: number;
+  /** Report every output chunk as it comes (the `output` event). */
+  stream: boolean;
+  /** 'open': after the prompt (stdin delivery), stdin stays open for `handle.write()` / `handle.end()`. */
+  stdin: 'close' | 'open';
+  /** Files that receive the whole stream as it comes (no cap), when set. */
+  stdoutFile: string | undefined;
+  stderrFile: string | undefined;
 }
 
 /** Why the process ended, as far as the launcher knows. */
@@ -51,6 +58,8 @@ export interface LaunchEvents {
   spawned(pid: number, at: number): void;
   /** The agent is up: at the spawn event, or at its first stdout line matching `ready`. */
   ready(at: number): void;
+  /** A chunk of output, as it comes (only when the request asked to `stream`). */
+  output?(stream: 'stdout' | 'stderr', chunk: Uint8Array): void;
   /** Exactly once, last. */
   exited(exit: LaunchExit): void;
 }
@@ -58,6 +67,10 @@ export interface LaunchEvents {
 export interface LaunchHandle {
   /** Stops the agent's whole process tree (SIGTERM, then SIGKILL after the grace). Idempotent. */
   abort(): void;
+  /** Writes to the agent's stdin (request `stdin: 'open'`); ignored once it ended or exited. */
+  write?(data: Uint8Array): void;
+  /** Closes the agent's stdin (end of file). */
+  end?(): void;
 }
 
 export interface Launcher {

@@ -26,12 +26,15 @@ export interface RunContext {
   /** Aborted when the batch is stopped; `stopReason()` says why. */
   signal: AbortSignal;
   stopReason(): StopReason;
+  /** Forward output as it comes. */
+  stream: boolean;
   emit(event: AgentEvent): void;
 }
 
-/** The agent's stop switch, set while it can be stopped alone. */
+/** What the main thread can do to one running agent. */
 export interface AgentControl {
   stopAlone(): void;
+  handle: LaunchHandle | undefined;
 }
 
 const NO_PROMPT: Uint8Array = new Uint8Array(0);
@@ -96,11 +99,16 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
           timeoutMs: plan.timeoutMs,
           killGraceMs: plan.killGraceMs,
           maxOutputBytes: plan.maxOutputBytes,
+          stream: ctx.stream,
+          stdin: plan.stdin,
+          stdoutFile: plan.stdoutFile,
+          stderrFile: plan.stderrFile,
         },
         {
           spawned: (spawnedPid) => {
             pid = spawnedPid;
           },
+          output: (stream, chunk) => ctx.emit({ type: 'output', batchId: ctx.batchId, index, stream, chunk }),
           ready: (at) => {
             spawned = true;
             timings.launchMs = at - promptAt;
@@ -111,6 +119,7 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
                 alone = !ctx.signal.aborted;
                 handle?.abort();
               },
+              handle,
             };
             ctx.emit({ type: 'spawned', batchId: ctx.batchId, index, ok: true, stage: undefined, error: undefined, pid, timings, prompt, result: undefined });
             resolveSpawned({ exited });

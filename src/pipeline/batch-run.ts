@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import { runAgent, type AgentControl, type RunContext } from './agent-run.ts';
 import type { BatchStart, StopReason } from './messages.ts';
 
-export type BatchDeps = Omit<RunContext, 'batchId' | 'startedAt' | 'root' | 'signal' | 'stopReason'>;
+export type BatchDeps = Omit<RunContext, 'batchId' | 'startedAt' | 'root' | 'stream' | 'signal' | 'stopReason'>;
 
 export class BatchRun {
   /** Settles when every agent has exited (or never ran). Never rejects. */
@@ -24,9 +24,16 @@ export class BatchRun {
     // Every agent listens on this signal; the default limit of 10 would warn at 11 agents.
     setMaxListeners(0, this.#controller.signal);
     this.#controls = start.agents.map(() => ({}));
-    const ctx: RunContext = { ...deps, batchId: start.batchId, startedAt: start.startedAt, root: start.root, signal: this.#controller.signal, stopReason: () => this.#reason };
+    const ctx: RunContext = { ...deps, batchId: start.batchId, startedAt: start.startedAt, root: start.root, stream: start.stream, signal: this.#controller.signal, stopReason: () => this.#reason };
     const run = (index: number) => runAgent(ctx, start.agents[index]!, index, this.#controls[index]!);
     this.done = start.mode === 'sequential' ? sequential(start.agents.length, run) : concurrent(start.agents.length, start.concurrency, run);
+  }
+
+  /** Writes to (or ends) one running agent's open stdin; nothing once it has exited. */
+  stdin(index: number, data: Uint8Array | undefined, end: boolean): void {
+    const handle = this.#controls[index]?.current?.handle;
+    if (data !== undefined) handle?.write?.(data);
+    if (end) handle?.end?.();
   }
 
   /** Stops the whole batch, or one agent (reason 'alone'). */

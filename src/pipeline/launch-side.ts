@@ -8,7 +8,7 @@ import type { Launcher } from '../launch/types.ts';
 import { MetricsRing } from '../metrics/ring.ts';
 import { BuildPool, type BuildPoolOptions } from '../pool/build-pool.ts';
 import { BatchRun } from './batch-run.ts';
-import type { AgentEvent, BatchStart, StopRequest } from './messages.ts';
+import type { AgentEvent, BatchStart, StdinRequest, StopRequest } from './messages.ts';
 
 export interface LaunchSideOptions {
   pool: BuildPoolOptions;
@@ -39,6 +39,10 @@ export class LaunchSide {
     const run = new BatchRun(message, { pool: this.#pool, launcher: this.#launcher, ring: this.#ring, threadId: this.#threadId, emit: this.#emit });
     this.#batches.set(message.batchId, run);
     void run.done.then(() => this.#batches.delete(message.batchId));
+  }
+
+  stdin(request: StdinRequest): void {
+    this.#batches.get(request.batchId)?.stdin(request.index, request.data, request.end);
   }
 
   stop(request: StopRequest): void {

@@ -22,8 +22,12 @@ export interface AgentPlan {
   prompt: PromptSpec | undefined;
   promptVia: PromptVia;
   ready: { source: string; flags: string } | undefined;
+  /** 0 when the agent's output is not buffered (`buffer: false`). */
   maxOutputBytes: number;
   killGraceMs: number;
+  stdin: 'close' | 'open';
+  stdoutFile: string | undefined;
+  stderrFile: string | undefined;
 }
 
 export interface BatchStart {
@@ -35,6 +39,8 @@ export interface BatchStart {
   mode: 'concurrent' | 'sequential';
   /** Agents in flight at once (from build start to exit); Infinity: no bound. */
   concurrency: number;
+  /** Send every agent's output as it comes (`output` events). */
+  stream: boolean;
   agents: AgentPlan[];
 }
 
@@ -49,7 +55,16 @@ export interface StopRequest {
   index?: number;
 }
 
-export type ToLaunchSide = BatchStart | StopRequest | { type: 'warmUp' } | { type: 'close' };
+/** Bytes for an agent's open stdin, or its end. */
+export interface StdinRequest {
+  type: 'stdin';
+  batchId: number;
+  index: number;
+  data: Uint8Array | undefined;
+  end: boolean;
+}
+
+export type ToLaunchSide = BatchStart | StopRequest | StdinRequest | { type: 'warmUp' } | { type: 'close' };
 
 /** An error as it crosses threads; the main thread turns it back into a typed error. */
 export interface WireError {
@@ -112,6 +127,15 @@ export interface ExitedEvent {
   result: WireResult;
 }
 
-export type AgentEvent = SpawnedEvent | ExitedEvent;
+/** Output of a running agent; consecutive chunks of one stream are joined before they cross threads. */
+export interface OutputEvent {
+  type: 'output';
+  batchId: number;
+  index: number;
+  stream: 'stdout' | 'stderr';
+  chunk: Uint8Array;
+}
+
+export type AgentEvent = SpawnedEvent | ExitedEvent | OutputEvent;
 
 export type FromLaunchSide = { type: 'events'; events: AgentEvent[] } | { type: 'ready' } | { type: 'closed' };

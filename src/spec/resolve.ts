@@ -30,6 +30,11 @@ export interface ResolvedAgent {
   ready: RegExp | undefined;
   maxOutputBytes: number;
   killGraceMs: number;
+  stdin: 'close' | 'open';
+  buffer: boolean;
+  /** Absolute paths, when set. */
+  stdoutFile: string | undefined;
+  stderrFile: string | undefined;
 }
 
 interface ResolveOptions {
@@ -79,6 +84,14 @@ function normalise(spec: z.output<typeof agentSpecSchema>, label: string, option
   if (promptVia === 'file' && !args.some((a) => a.includes('{{promptFile}}'))) {
     throw new ConfigError(`${where(options.file)}${label}: field "args": promptVia is "file" but no argument contains the {{promptFile}} placeholder`, { agent: spec.name, file: options.file });
   }
+  // A placeholder the chosen delivery does not fill would reach the agent as literal text.
+  for (const [placeholder, via] of [['{{prompt}}', 'arg'], ['{{promptFile}}', 'file']] as const) {
+    const i = args.findIndex((a) => a.includes(placeholder));
+    if (i !== -1 && promptVia !== via) {
+      throw new ConfigError(`${where(options.file)}${label}: field "args.${i}": ${placeholder} is only filled with promptVia "${via}" (this agent's promptVia is "${promptVia}"${spec.promptVia === undefined ? ', the default' : ''}): set "promptVia": "${via}" or remove the placeholder`, { agent: spec.name, file: options.file });
+    }
+  }
+  const base = options.baseDir ?? process.cwd();
   return {
     [RESOLVED]: true,
     name: spec.name,
@@ -92,6 +105,10 @@ function normalise(spec: z.output<typeof agentSpecSchema>, label: string, option
     ready,
     maxOutputBytes: spec.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
     killGraceMs: spec.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    stdin: spec.stdin ?? 'close',
+    buffer: spec.buffer ?? true,
+    stdoutFile: spec.stdoutFile === undefined ? undefined : path.resolve(base, spec.stdoutFile),
+    stderrFile: spec.stderrFile === undefined ? undefined : path.resolve(base, spec.stderrFile),
   };
 }
 

@@ -45,6 +45,13 @@ const agentFields = {
   ready: readySchema,
   maxOutputBytes: positiveInt,
   killGraceMs: z.number().int().nonnegative(),
+  /** 'close' (default): the prompt (or nothing), then end of file. 'open': stdin stays open for `outcome.stdin`. */
+  stdin: z.enum(['close', 'open']),
+  /** Keep stdout and stderr for `result.stdout` / `result.stderr` (up to maxOutputBytes). Default true. */
+  buffer: z.boolean(),
+  /** Write the agent's whole stdout (no cap) to this file as it comes; relative to the agents file's folder. */
+  stdoutFile: z.string().min(1),
+  stderrFile: z.string().min(1),
 };
 
 export const defaultsSchema = z.strictObject(agentFields).partial();
@@ -61,6 +68,10 @@ export const agentSpecSchema = z.strictObject({
   ready: agentFields.ready.optional(),
   maxOutputBytes: agentFields.maxOutputBytes.optional(),
   killGraceMs: agentFields.killGraceMs.optional(),
+  stdin: agentFields.stdin.optional(),
+  buffer: agentFields.buffer.optional(),
+  stdoutFile: agentFields.stdoutFile.optional(),
+  stderrFile: agentFields.stderrFile.optional(),
 });
 
 export const agentsFileSchema = z.strictObject({

@@ -59,7 +59,7 @@ describe('helper messages', () => {
     const request: LaunchRequest = {
       agent: 'a', command: 'cat', args: ['{{prompt}}'], env: undefined, cwd: undefined,
       prompt: new Uint8Array(Buffer.from('präsent 🚀')), promptVia: 'stdin', ready: { source: '^up$', flags: 'i' },
-      timeoutMs: undefined, killGraceMs: 10, maxOutputBytes: 100,
+      timeoutMs: undefined, killGraceMs: 10, maxOutputBytes: 100, stream: false, stdin: 'close', stdoutFile: undefined, stderrFile: undefined,
     };
     const [frame] = new FrameReader().push(join(launchFrame(5, request)));
     expect(frame!.id).toBe(5);

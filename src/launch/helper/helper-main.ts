@@ -10,7 +10,7 @@ import net from 'node:net';
 import { startAgentProcess } from '../agent-process.ts';
 import { LiveTrees } from '../process-tree.ts';
 import type { LaunchHandle } from '../types.ts';
-import { exitedFrame, helloFrame, readEnv, readLaunch, readyFrame, spawnedFrame } from './messages.ts';
+import { exitedFrame, helloFrame, outputFrame, readEnv, readLaunch, readyFrame, spawnedFrame } from './messages.ts';
 import { CHANNEL_FD, FRAME, FrameReader, type Frame } from './wire.ts';
 
 const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
@@ -48,6 +48,12 @@ function handle(frame: Frame): void {
     case FRAME.env:
       replaceEnv(readEnv(frame));
       return;
+    case FRAME.stdin:
+      running.get(frame.id)?.write?.(frame.payload);
+      return;
+    case FRAME.stdinEnd:
+      running.get(frame.id)?.end?.();
+      return;
     default:
       shutdown(`unexpected frame type ${frame.type} from the host`);
   }
@@ -58,6 +64,7 @@ function launch(id: number, frame: Frame): void {
   const handle = startAgentProcess(request, {
     spawned: (pid) => send(spawnedFrame(id, pid)),
     ready: () => send(readyFrame(id)),
+    output: (stream, chunk) => send(outputFrame(id, stream, chunk)),
     exited: (exit) => {
       running.delete(id);
       send(exitedFrame(id, exit));

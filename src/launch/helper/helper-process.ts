@@ -11,7 +11,7 @@ import type { LaunchEvents, LaunchHandle, LaunchRequest } from '../types.ts';
 import { EnvMirror } from './env-mirror.ts';
 import type { HelperCommand } from './helper-command.ts';
 import { describeEnd, helperFailure, type InFlight } from './helper-failure.ts';
-import { abortFrame, envFrame, launchFrame, readExited, readSpawned } from './messages.ts';
+import { abortFrame, envFrame, launchFrame, readExited, readOutput, readSpawned, stdinEndFrame, stdinFrame } from './messages.ts';
 import { CHANNEL_FD, FRAME, FrameReader, type Frame } from './wire.ts';
 
 /**
@@ -117,6 +117,12 @@ export class HelperProcess {
         entry.aborted = true;
         this.#send(abortFrame(id));
       },
+      write: (data) => {
+        if (this.#inflight.has(id)) this.#send(stdinFrame(id, data));
+      },
+      end: () => {
+        if (this.#inflight.has(id)) this.#send(stdinEndFrame(id));
+      },
     };
   }
 
@@ -175,6 +181,11 @@ export class HelperProcess {
       case FRAME.ready:
         entry.events.ready(wallClockMs());
         return;
+      case FRAME.output: {
+        const { stream, chunk } = readOutput(frame);
+        entry.events.output?.(stream, chunk);
+        return;
+      }
       case FRAME.exited: {
         const exit = readExited(frame);
         this.#forget(frame.id, entry);

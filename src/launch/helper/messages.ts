@@ -30,7 +30,29 @@ export function readLaunch(frame: Frame): LaunchRequest {
     timeoutMs: h.timeoutMs ?? undefined,
     killGraceMs: h.killGraceMs,
     maxOutputBytes: h.maxOutputBytes,
+    stream: h.stream,
+    stdin: h.stdin,
+    stdoutFile: h.stdoutFile ?? undefined,
+    stderrFile: h.stderrFile ?? undefined,
   };
+}
+
+export function stdinFrame(id: number, data: Uint8Array): Uint8Array[] {
+  return encodeFrame(FRAME.stdin, id, undefined, [data]);
+}
+
+export function stdinEndFrame(id: number): Uint8Array[] {
+  return encodeFrame(FRAME.stdinEnd, id);
+}
+
+/** One output chunk; the header is one character, the stream's initial, so a chunk costs almost nothing more than its bytes. */
+export function outputFrame(id: number, stream: 'stdout' | 'stderr', chunk: Uint8Array): Uint8Array[] {
+  return encodeFrame(FRAME.output, id, stream === 'stdout' ? 'o' : 'e', [chunk]);
+}
+
+export function readOutput(frame: Frame): { stream: 'stdout' | 'stderr'; chunk: Buffer } {
+  if (frame.header !== 'o' && frame.header !== 'e') throw new ProtocolError('output frame without its stream');
+  return { stream: frame.header === 'o' ? 'stdout' : 'stderr', chunk: frame.payload };
 }
 
 export function abortFrame(id: number): Uint8Array[] {

@@ -21,11 +21,17 @@ export const FRAME = {
   launch: 1,
   abort: 2,
   env: 3,
+  /** Bytes for an agent's open stdin (payload). */
+  stdin: 4,
+  /** End of an agent's open stdin. */
+  stdinEnd: 5,
   spawned: 16,
   ready: 17,
   exited: 18,
   /** The helper is up and reading requests. */
   hello: 19,
+  /** A chunk of an agent's stdout or stderr (header: the stream; payload: the bytes). */
+  output: 20,
 } as const;
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 
