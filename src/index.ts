@@ -12,19 +12,23 @@
  */
 export { Spawner, type SpawnerOptions } from './spawner.ts';
 export { Batch } from './batch/batch.ts';
-export type { AgentResult, BatchOptions, BatchSummary, PromptInfo, SpawnOutcome, SpawnTimings } from './batch/types.ts';
+export type { AgentResult, AgentStdin, BatchDone, BatchOptions, BatchSummary, PromptInfo, SpawnOutcome, SpawnTimings } from './batch/types.ts';
+export { OutputStream } from './batch/output-stream.ts';
 export type { AgentSpec, AgentDefaults, PromptVia } from './spec/schema.ts';
 export { resolveAgents, resolveAgentsFile, type ResolvedAgent } from './spec/resolve.ts';
 export { loadAgentsFile, type LoadedAgentsFile } from './spec/load.ts';
 export { preflightAgents, type PreflightOptions } from './spec/preflight.ts';
 export type { PromptSpec, PromptBuilder, BuilderInput } from './prompt/types.ts';
-export type { MetricsSnapshot, NamedRecord, SpawnerMetrics } from './metrics/spawner-metrics.ts';
+export type { AgentCounts, MetricsSnapshot, NamedRecord, QueuedBatch, SpawnerMetrics } from './metrics/spawner-metrics.ts';
 export type { MetricRecord } from './metrics/record.ts';
 export type { LatencyStats } from './metrics/stats.ts';
 export type { WindowStats } from './metrics/window.ts';
 export { BuildError, ConfigError, HistoryError, SpawnError, SpawnpoolError, ERROR_CODES, type ErrorCode, type FailureStage } from './errors.ts';
 export { serveMetrics, type MetricsServer } from './export/metrics-server.ts';
 export { JsonlWriter, type JsonlLine, type JsonlOptions } from './export/jsonl.ts';
+export { otelPrometheusViews, type RenameView } from './export/otel.ts';
+export { createPusher, type MetricsPusher, type PushOptions } from './export/pushgateway.ts';
+export { writeTextfile } from './export/textfile.ts';
 export { History, type HistoryOptions } from './history/history.ts';
 export type { HistoryStats, AgentStats, DayStats, RunStats, StatsOptions, CleanupOptions, CleanupReport } from './history/types.ts';
 export type { CleanupSchedule, ScheduleOptions } from './history/schedule.ts';

@@ -19,6 +19,7 @@ import { isPowerOfTwo } from './metrics/ring.ts';
 import { DEFAULT_RING_CAPACITY, DEFAULT_WINDOW_SIZE, SpawnerMetrics } from './metrics/spawner-metrics.ts';
 import type { BuildPoolOptions } from './pool/build-pool.ts';
 import type { AgentPlan } from './pipeline/messages.ts';
+import { agentFolder } from './pipeline/results-dir.ts';
 import { preflightAgents } from './spec/preflight.ts';
 import { isResolvedAgent, resolveAgents, type ResolvedAgent } from './spec/resolve.ts';
 import { wallClockMs } from './metrics/record.ts';
@@ -180,7 +181,7 @@ export class Spawner {
         mode: options.mode ?? 'concurrent',
         concurrency,
         stream: options.stream ?? false,
-        agents: resolved.map((agent) => this.#plan(agent)),
+        agents: resolved.map((agent) => this.#plan(agent, options.resultsDir === undefined ? undefined : path.resolve(options.resultsDir))),
       },
       client: this.#client,
       minSuccess,
@@ -225,10 +226,13 @@ export class Spawner {
     return this.#closed;
   }
 
-  #plan(agent: ResolvedAgent): AgentPlan {
-    const { name, command, args, env, cwd, timeoutMs, prompt, promptVia, ready, killGraceMs, stdin, stdoutFile, stderrFile } = agent;
+  #plan(agent: ResolvedAgent, resultsDir: string | undefined): AgentPlan {
+    const { name, command, args, env, cwd, timeoutMs, prompt, promptVia, ready, killGraceMs, stdin } = agent;
     const maxOutputBytes = agent.buffer ? agent.maxOutputBytes : 0;
-    return { name, agentId: this.metrics.names.idOf(name), command, args, env, cwd, timeoutMs, prompt, promptVia, ready: ready && { source: ready.source, flags: ready.flags }, maxOutputBytes, killGraceMs, stdin, stdoutFile, stderrFile };
+    const saveTo = resultsDir === undefined ? undefined : agentFolder(resultsDir, name);
+    const stdoutFile = agent.stdoutFile ?? (saveTo && path.join(saveTo, 'stdout'));
+    const stderrFile = agent.stderrFile ?? (saveTo && path.join(saveTo, 'stderr'));
+    return { name, agentId: this.metrics.names.idOf(name), command, args, env, cwd, timeoutMs, prompt, promptVia, ready: ready && { source: ready.source, flags: ready.flags }, maxOutputBytes, killGraceMs, stdin, stdoutFile, stderrFile, saveTo };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -27,7 +27,7 @@ export async function runSpawnpoolBatch(spawner: Spawner, agents: ResolvedAgent[
     await batch.results;
     throw new Error(`spawnpool agent "${failed.name}" failed at ${failed.stage}: ${failed.error?.message ?? ''}`);
   }
-  if (summary.failed > 0) throw new Error(`spawnpool batch: ${summary.failed} agents failed`);
+  if (summary.spawnFailed > 0) throw new Error(`spawnpool batch: ${summary.spawnFailed} agents failed to spawn`);
   const exited = batch.results.then((results) => {
     const bad = results.find((r) => !r.ok);
     if (bad) throw new Error(`spawnpool agent "${bad.name}" failed at ${bad.stage}: ${bad.error?.message ?? ''}`);

@@ -10,7 +10,7 @@ import type { AgentEvent, BatchStart, StopReason, WireError, WireResult } from '
 import { CompletionQueue } from './completion-queue.ts';
 import type { LaunchClient } from './launch-client.ts';
 import { OutputStream } from './output-stream.ts';
-import type { AgentResult, AgentStdin, BatchSummary, SpawnOutcome } from './types.ts';
+import type { AgentResult, AgentStdin, BatchDone, BatchSummary, SpawnOutcome } from './types.ts';
 
 export interface BatchSetup {
   start: BatchStart;
@@ -38,9 +38,12 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
   readonly summary: Promise<BatchSummary>;
   /** Settles when every agent has exited, in input order. Never rejects. */
   readonly results: Promise<AgentResult[]>;
+  /** Settles when every agent has exited: the spawn figures with how many succeeded (exited 0). Never rejects. */
+  readonly done: Promise<BatchDone>;
   readonly #queue: CompletionQueue<SpawnOutcome>;
   readonly #client: LaunchClient;
   readonly #names: string[];
+  readonly #files: { stdout: string | undefined; stderr: string | undefined }[];
   readonly #outcomes: (SpawnOutcome | undefined)[];
   readonly #results: (AgentResult | undefined)[];
   readonly #resolveResult: ((result: AgentResult) => void)[] = [];
@@ -59,6 +62,7 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
     this.batchId = start.batchId;
     this.#client = setup.client;
     this.#names = start.agents.map((a) => a.name);
+    this.#files = start.agents.map((a) => ({ stdout: a.stdoutFile, stderr: a.stderrFile }));
     const n = this.#names.length;
     this.#queue = new CompletionQueue(n);
     this.#outcomes = new Array(n).fill(undefined);
@@ -69,8 +73,12 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
     this.#streams = start.agents.map(() => ({ stdout: new OutputStream(setup.streamBufferBytes), stderr: new OutputStream(setup.streamBufferBytes) }));
     this.#openStdin = start.agents.map((a) => a.stdin === 'open');
     const outcomes = new Promise<SpawnOutcome[]>((resolve) => (this.#settleOutcomes = resolve));
-    this.summary = outcomes.then((all) => summarise(start.batchId, all, setup.minSuccess));
+    this.summary = outcomes.then((all) => summarise(start.batchId, all));
     this.results = new Promise<AgentResult[]>((resolve) => (this.#settleResults = resolve));
+    this.done = Promise.all([this.summary, this.results]).then(([summary, results]) => {
+      const succeeded = results.filter((r) => r.ok).length;
+      return { ...summary, succeeded, failed: n - succeeded, successRate: n === 0 ? 0 : succeeded / n, minSuccess: setup.minSuccess, ok: succeeded >= setup.minSuccess };
+    });
     setup.client.start(start, { event: (e) => this.#onEvent(e), lost: (why) => this.#onLost(why) });
     const external = setup.signal;
     if (external) {
@@ -110,7 +118,7 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
       return;
     }
     if (event.type === 'exited') {
-      this.#finish(event.index, toResult(name, event.index, event.result));
+      this.#finish(event.index, toResult(name, event.index, event.result, this.#files[event.index]!));
       return;
     }
     const result = new Promise<AgentResult>((resolve) => (this.#resolveResult[event.index] = resolve));
@@ -130,7 +138,7 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
       stdin: event.ok && this.#openStdin[event.index] ? this.#stdin(event.index) : undefined,
     };
     this.#spawned(outcome);
-    if (event.result) this.#finish(event.index, toResult(name, event.index, event.result, outcome.error));
+    if (event.result) this.#finish(event.index, toResult(name, event.index, event.result, this.#files[event.index]!, outcome.error));
   }
 
   #spawned(outcome: SpawnOutcome): void {
@@ -173,7 +181,7 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
         this.#onEvent({ type: 'spawned', batchId: this.batchId, index, ok: false, stage: 'spawn', error, pid: undefined, timings: { queueMs: 0, buildMs: 0, launchMs: 0, spawnMs: 0, sinceBatchStartMs: 0 }, prompt: undefined, result: lostResult('spawn', error, undefined) });
       } else if (this.#results[index] === undefined) {
         const error: WireError = { code: 'E_LAUNCHER', message: `Agent "${name}": ${why} while the agent was running; its process tree was killed and its output lost`, stage: 'run' };
-        this.#finish(index, toResult(name, index, lostResult('run', error, this.#outcomes[index]!.pid)));
+        this.#finish(index, toResult(name, index, lostResult('run', error, this.#outcomes[index]!.pid), this.#files[index]!));
       }
     }
   }
@@ -189,27 +197,25 @@ function revive(agent: string, error: WireError): SpawnpoolError {
 }
 
 /** An agent that never ran shares its spawn outcome's error object with its result. */
-function toResult(name: string, index: number, r: WireResult, error?: SpawnpoolError): AgentResult {
-  return { name, index, ...r, error: error ?? (r.error && revive(name, r.error)) };
+function toResult(name: string, index: number, r: WireResult, files: { stdout: string | undefined; stderr: string | undefined }, error?: SpawnpoolError): AgentResult {
+  return { name, index, ...r, error: error ?? (r.error && revive(name, r.error)), stdoutFile: files.stdout, stderrFile: files.stderr };
 }
 
-function summarise(batchId: number, outcomes: SpawnOutcome[], minSuccess: number): BatchSummary {
-  const spawned = outcomes.filter((o) => o.ok).map((o) => o.timings.spawnMs);
-  const stats = latencyStats(spawned);
-  const last = Math.max(0, ...outcomes.map((o) => o.timings.sinceBatchStartMs));
+function summarise(batchId: number, outcomes: SpawnOutcome[]): BatchSummary {
+  const latencies = outcomes.filter((o) => o.ok).map((o) => o.timings.spawnMs);
+  const stats = latencyStats(latencies);
+  const total = outcomes.length;
   return {
     batchId,
-    total: outcomes.length,
-    succeeded: spawned.length,
-    failed: outcomes.length - spawned.length,
-    successRate: outcomes.length === 0 ? 0 : spawned.length / outcomes.length,
-    wallMs: last,
+    total,
+    spawned: latencies.length,
+    spawnFailed: total - latencies.length,
+    spawnRate: total === 0 ? 0 : latencies.length / total,
+    wallMs: Math.max(0, ...outcomes.map((o) => o.timings.sinceBatchStartMs)),
     avgMs: stats.avgMs,
     minMs: stats.minMs,
     maxMs: stats.maxMs,
     p50Ms: stats.p50Ms,
     p95Ms: stats.p95Ms,
-    minSuccess,
-    ok: spawned.length >= minSuccess,
   };
 }

@@ -47,6 +47,9 @@ export interface AgentResult {
   /** Spawned to exit, ms (0 when it never ran). */
   durationMs: number;
   timedOut: boolean;
+  /** The files holding the whole streams (spec stdoutFile/stderrFile, or the batch's resultsDir). */
+  stdoutFile: string | undefined;
+  stderrFile: string | undefined;
 }
 
 /** What the batch iterator yields for each agent, as soon as its spawn is known. */
@@ -78,14 +81,19 @@ export interface AgentStdin {
   end(): void;
 }
 
-/** The spawn figures of one batch. Latency figures cover the agents that spawned. */
+/**
+ * The spawn figures of one batch, known once every agent has spawned or
+ * failed to. Words: *spawned* = the agent's process exists (or printed its
+ * ready line); *spawn failed* = it never got there. Latency figures cover the
+ * agents that spawned; spawn latency is from build start (queue wait apart).
+ */
 export interface BatchSummary {
   batchId: number;
   total: number;
-  succeeded: number;
-  failed: number;
-  /** succeeded / total. */
-  successRate: number;
+  spawned: number;
+  spawnFailed: number;
+  /** spawned / total. */
+  spawnRate: number;
   /** Batch start to the last spawn outcome. */
   wallMs: number;
   avgMs: number | undefined;
@@ -94,9 +102,21 @@ export interface BatchSummary {
   p50Ms: number | undefined;
   /** undefined under 20 spawned agents. */
   p95Ms: number | undefined;
-  /** The batch's `minSuccess` (default: every agent). */
+}
+
+/**
+ * The batch once every agent has exited. Words: *succeeded* = exited 0;
+ * *failed* = anything else (non-zero exit, signal, timeout, aborted, or
+ * never spawned).
+ */
+export interface BatchDone extends BatchSummary {
+  succeeded: number;
+  failed: number;
+  /** succeeded / total. */
+  successRate: number;
+  /** Agents that had to succeed (the batch's `minSuccess`, default: all). */
   minSuccess: number;
-  /** succeeded >= minSuccess: the batch did what was asked, possibly degraded. */
+  /** succeeded >= minSuccess: the batch did what was asked, possibly degraded. The CLI exits 0 exactly when this is true. */
   ok: boolean;
 }
 
@@ -107,7 +127,7 @@ export interface BatchOptions {
   concurrency?: number;
   /** 'sequential': build, spawn, wait for spawned, then the next (the honest baseline). Default 'concurrent'. */
   mode?: 'concurrent' | 'sequential';
-  /** Agents that must spawn for `summary.ok`. Default: all. */
+  /** Agents that must succeed (exit 0) for `done.ok`. Default: all. */
   minSuccess?: number;
   /** Folder that prompt context and template files must stay under. Default: the spawner's root. */
   root?: string;
@@ -118,4 +138,10 @@ export interface BatchOptions {
   stream?: boolean;
   /** Unread output kept per stream before the oldest is dropped (and counted). Default 8 MiB. */
   streamBufferBytes?: number;
+  /**
+   * One folder per agent under this one (`<dir>/<agent name>/`): `prompt.txt`, `stdout`, `stderr` (whole,
+   * uncapped, as they come) and `result.json`, all written before `result` settles. An agent's own
+   * `stdoutFile` / `stderrFile` win over the folder's.
+   */
+  resultsDir?: string;
 }

@@ -3,12 +3,15 @@
  * show progress, then a table of per-agent timings, the batch summary and
  * the window p95 (or one JSON object with `--json`).
  */
+import os from 'node:os';
 import { parseArgs } from 'node:util';
-import type { AgentResult, BatchSummary, SpawnOutcome } from '../batch/types.ts';
+import path from 'node:path';
+import type { AgentResult, BatchDone, SpawnOutcome } from '../batch/types.ts';
 import type { MetricsSnapshot } from '../metrics/spawner-metrics.ts';
 import { Spawner } from '../spawner.ts';
 import { loadAgentsFile } from '../spec/load.ts';
 import { preflightAgents } from '../spec/preflight.ts';
+import { failureLines, OUTPUT_MODES, outputPrinter, type OutputMode } from './agent-output.ts';
 import { ms, pct, table } from './format.ts';
 import { startProgress } from './progress.ts';
 import { startTelemetry, telemetrySpawnerOptions, TELEMETRY_OPTIONS, TELEMETRY_USAGE, type Telemetry } from './telemetry.ts';
@@ -27,7 +30,11 @@ Options:
                      cost does not grow with this process's memory) or auto (default: helper
                      over 128 MiB of RSS; the SPAWNPOOL_LAUNCHER environment variable if set)
   --helpers N        helper processes for --launcher helper or auto (default 1)
-  --json             print one JSON object { batch, agents, window } instead of tables
+  --output MODE      the agents' own output: tag (each line as it comes, prefixed with the agent's
+                     name), group (each agent's output in one block when it ends; the default) or
+                     none (the table only). --json implies none: the output is in the JSON
+  --results DIR      one folder per agent: DIR/<agent>/{stdout,stderr,prompt.txt,result.json}
+  --json             print one JSON object { runId, options, batch, agents, window } instead of tables
 ${TELEMETRY_USAGE}
   -h, --help         show this help`;
 
@@ -47,6 +54,13 @@ export interface AgentReport {
   timedOut: boolean;
   stdoutBytes: number;
   stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** The agent's output (without --results). */
+  stdout?: string;
+  stderr?: string;
+  /** Where the whole streams are (with --results, or the spec's stdoutFile/stderrFile). */
+  stdoutFile?: string | undefined;
+  stderrFile?: string | undefined;
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -63,6 +77,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       launcher: { type: 'string' },
       helpers: { type: 'string' },
       json: { type: 'boolean', default: false },
+      output: { type: 'string' },
+      results: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       ...TELEMETRY_OPTIONS,
     },
@@ -86,6 +102,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   // The files the agents name and their argument sizes, checked before any worker or agent starts: bad input starts nothing.
   await preflightAgents(loaded.agents, { root: values.root ?? loaded.baseDir, file: positionals[0] });
   const minSuccess = intFlag('min-success', values['min-success'], 0, loaded.agents.length) ?? loaded.agents.length;
+  const output = outputMode(values.output, values.json);
+  const resultsDir = values.results === undefined ? undefined : path.resolve(values.results);
   const telemetryOptions = telemetrySpawnerOptions(values);
   const spawner = new Spawner({
     ...telemetryOptions,
@@ -95,48 +113,70 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(launcher === undefined ? {} : { launcher }),
     ...(helpers === undefined ? {} : { helpers }),
   });
+  // Ctrl-C (or SIGTERM) stops the batch cleanly: every agent tree killed, the batch still reported and recorded.
+  // A second one only says so: dying then would lose the batch from the history. Exit code 128 + the signal's number.
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy !== undefined) {
+      process.stderr.write(`spawnpool: ${signal} again: still stopping (killing agent trees, writing the history)\n`);
+      return;
+    }
+    stoppedBy = signal;
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let telemetry: Telemetry | undefined;
   try {
-    telemetry = await startTelemetry(spawner, values);
+    telemetry = await startTelemetry(spawner, values, stop.signal);
     // Worker start-up (thread + tokenizer tables) is paid once per spawner; keep it out of the batch's figures.
     await spawner.ready;
-    const batch = spawner.spawnBatch(loaded.agents, {
-      mode: values.sequential ? 'sequential' : 'concurrent',
+    const batchOptions = {
+      mode: values.sequential ? ('sequential' as const) : ('concurrent' as const),
       ...(concurrency === undefined ? {} : { concurrency }),
-    });
-    // Ctrl-C stops the batch cleanly (every agent tree killed) instead of leaving it half-run.
-    const onSignal = () => batch.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+      minSuccess,
+      stream: output === 'tag',
+      ...(resultsDir === undefined ? {} : { resultsDir }),
+    };
+    const batch = spawner.spawnBatch(loaded.agents, { ...batchOptions, signal: stop.signal });
+    const printer = outputPrinter(output, loaded.agents.map((a) => a.name));
+    const printing: Promise<void>[] = [];
     const progress = startProgress(loaded.agents.length, !values.json);
     const outcomes: SpawnOutcome[] = [];
     for await (const outcome of batch) {
       outcomes[outcome.index] = outcome;
+      printing.push(printer.follow(outcome));
       progress.tick(outcome.name, outcome.ok);
     }
     progress.stop();
-    const [summary, results] = await Promise.all([batch.summary, batch.results]);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    const [done, results] = await Promise.all([batch.done, batch.results, ...printing]);
     const window = spawner.metrics.snapshot();
-    const agents = outcomes.map((o, i) => report(o, results[i]!));
-    const succeeded = agents.filter((a) => a.ok).length;
+    const agents = outcomes.map((o, i) => report(o, results[i]!, resultsDir !== undefined));
 
-    if (values.json) process.stdout.write(`${JSON.stringify({ batch: { ...summary, mode: values.sequential ? 'sequential' : 'concurrent', agentsSucceeded: succeeded }, agents, window }, null, 2)}\n`);
-    else process.stdout.write(`${render(agents, summary, window, succeeded, minSuccess)}\n`);
-    return succeeded >= minSuccess ? 0 : 1;
+    const options = { ...batchOptions, output, launcher: launcher ?? process.env.SPAWNPOOL_LAUNCHER ?? 'auto', ...(helpers === undefined ? {} : { helpers }), workers: workers ?? 'default' };
+    if (values.json) process.stdout.write(`${JSON.stringify({ runId: spawner.metrics.runId, options, batch: done, agents, window }, null, 2)}\n`);
+    else process.stdout.write(`${render(agents, results, done, window)}\n`);
+    if (stoppedBy !== undefined) return 128 + os.constants.signals[stoppedBy];
+    return done.ok ? 0 : 1;
   } finally {
-    // The spawner first: closing it writes the history and drains the last records to the JSON lines file.
-    await spawner.close();
-    await telemetry?.close();
+    try {
+      // The spawner first: closing it writes the history and drains the last records to the JSON lines file.
+      await spawner.close();
+    } finally {
+      // Then the last push, the textfile, and the endpoint's wait for a scrape of the final figures.
+      await telemetry?.close();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 }
 
-function report(o: SpawnOutcome, r: AgentResult): AgentReport {
+function report(o: SpawnOutcome, r: AgentResult, toFiles: boolean): AgentReport {
   const error = r.error ?? o.error;
   return {
     name: o.name,
-    ok: o.ok && r.ok,
+    ok: r.ok,
     spawned: o.ok,
     stage: r.stage,
     error: error && { code: error.code, message: error.message },
@@ -149,13 +189,23 @@ function report(o: SpawnOutcome, r: AgentResult): AgentReport {
     timedOut: r.timedOut,
     stdoutBytes: Buffer.byteLength(r.stdout),
     stdoutTruncated: r.stdoutTruncated,
+    stderrTruncated: r.stderrTruncated,
+    // With --results the whole streams are in files (the buffered copies may be cut at maxOutputBytes).
+    ...(toFiles ? {} : { stdout: r.stdout, stderr: r.stderr }),
+    ...(r.stdoutFile === undefined ? {} : { stdoutFile: r.stdoutFile }),
+    ...(r.stderrFile === undefined ? {} : { stderrFile: r.stderrFile }),
   };
 }
 
-function render(agents: AgentReport[], s: BatchSummary, w: MetricsSnapshot, succeeded: number, minSuccess: number): string {
+function outcomeWord(a: AgentReport): string {
+  if (a.ok) return 'succeeded';
+  return a.spawned ? `failed:${a.stage ?? '?'}` : `spawn failed:${a.stage ?? '?'}`;
+}
+
+function render(agents: AgentReport[], results: AgentResult[], d: BatchDone, w: MetricsSnapshot): string {
   const rows = agents.map((a) => [
     a.name,
-    a.ok ? 'ok' : `failed:${a.stage ?? '?'}`,
+    outcomeWord(a),
     a.pid === undefined ? '-' : String(a.pid),
     ms(a.timings.queueMs),
     ms(a.timings.buildMs),
@@ -165,13 +215,22 @@ function render(agents: AgentReport[], s: BatchSummary, w: MetricsSnapshot, succ
     a.exitCode === undefined ? (a.signal ?? '-') : String(a.exitCode),
     a.prompt === undefined ? '-' : String(a.prompt.tokens),
   ]);
-  const failures = agents.filter((a) => !a.ok).map((a) => `  ${a.name}: [${a.error?.code}] ${a.error?.message}`);
+  const failures = agents.flatMap((a, i) => (a.ok ? [] : failureLines(results[i]!, a.error?.code, a.error?.message)));
+  const truncated = agents.filter((a) => a.stdoutTruncated || a.stderrTruncated).map((a) => a.name);
   return [
     table(['agent', 'outcome', 'pid', 'queue ms', 'build ms', 'launch ms', 'spawn ms', 'run ms', 'exit', 'tokens'], rows),
     '',
-    `batch ${s.batchId}: ${s.succeeded}/${s.total} spawned (${pct(s.successRate)}), ${succeeded}/${s.total} succeeded (need ${minSuccess}), wall ${ms(s.wallMs)} ms`,
-    `spawn latency ms: avg ${ms(s.avgMs)}  min ${ms(s.minMs)}  max ${ms(s.maxMs)}  p50 ${ms(s.p50Ms)}  p95 ${ms(s.p95Ms)}${s.p95Ms === undefined ? ' (needs >= 20 spawns)' : ''}`,
-    `window (last ${w.count} of up to ${w.windowSize}): p95 ${ms(w.p95Ms)} ms${w.p95Ms === undefined ? ' (needs >= 20 samples)' : ''}, success ${pct(w.successRate)}, ring written ${w.written}, dropped ${w.dropped}`,
+    `batch ${d.batchId}: ${d.spawned}/${d.total} spawned (${pct(d.spawnRate)}), ${d.succeeded}/${d.total} succeeded (exited 0; need ${d.minSuccess}), wall ${ms(d.wallMs)} ms`,
+    `spawn latency ms (build start to spawned): avg ${ms(d.avgMs)}  min ${ms(d.minMs)}  max ${ms(d.maxMs)}  p50 ${ms(d.p50Ms)}  p95 ${ms(d.p95Ms)}${d.p95Ms === undefined ? ' (needs >= 20 spawns)' : ''}`,
+    `window (last ${w.count} spawns of up to ${w.windowSize}): spawn p95 ${w.p95Ms === undefined ? 'n/a (needs >= 20 samples)' : `${ms(w.p95Ms)} ms`}, spawned ${pct(w.successRate)}; last ${w.run.count} exits: succeeded ${pct(w.run.successRate)}; ring written ${w.written}, dropped ${w.dropped}`,
+    ...(truncated.length > 0 ? ['', `output cut at maxOutputBytes for: ${truncated.join(', ')} (--results DIR keeps all of it)`] : []),
     ...(failures.length > 0 ? ['', 'failures:', ...failures] : []),
   ].join('\n');
+}
+
+function outputMode(flag: string | undefined, json: boolean): OutputMode {
+  if (flag === undefined) return json ? 'none' : 'group';
+  if (!(OUTPUT_MODES as readonly string[]).includes(flag)) throw new UsageError(`Expected --output to be tag, group or none, got "${flag}"`);
+  if (json && flag !== 'none') throw new UsageError(`--output ${flag} prints the agents' output on stdout, which --json keeps for its JSON: leave --output out (the output is in the JSON)`);
+  return flag as OutputMode;
 }

@@ -5,12 +5,13 @@
  * a launcher that throws included, becomes the agent's outcome.
  */
 import { errorCodeNumber, type ErrorCode } from '../errors.ts';
+import { saveResult, savePrompt } from './results-dir.ts';
 import type { LaunchExit, LaunchHandle, Launcher } from '../launch/types.ts';
 import { wallClockMs } from '../metrics/record.ts';
 import type { MetricsRing } from '../metrics/ring.ts';
 import type { BuildPool } from '../pool/build-pool.ts';
 import type { BuildReply } from '../pool/build-task.ts';
-import type { AgentEvent, AgentPlan, StopReason, WireError, WirePrompt, WireTimings } from './messages.ts';
+import type { AgentEvent, AgentPlan, StopReason, WireError, WirePrompt, WireResult, WireTimings } from './messages.ts';
 import { beforeReadyError, exitResult, notRun, stoppedError } from './outcome-words.ts';
 
 /** What every agent of one batch shares on the launch side. */
@@ -73,6 +74,10 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
     return fail('build', { code: reply.error.code, message: reply.error.message, stage: 'build' });
   }
   if (ctx.signal.aborted) return stopped('before it started');
+  if (plan.saveTo !== undefined) {
+    const error = await savePrompt(plan, reply.bytes);
+    if (error) return fail('spawn', error);
+  }
   const prompt: WirePrompt | undefined = plan.prompt === undefined ? undefined : { bytes: reply.bytes.byteLength, tokens: reply.tokens, sha256: reply.sha256, truncated: reply.truncated, builtOnThread: reply.threadId };
 
   const promptAt = wallClockMs();
@@ -132,10 +137,15 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
               resolveSpawned(fail(exit.reason === 'aborted' ? 'aborted' : 'spawn', beforeReadyError(plan, exit, ctx.stopReason()), exit));
               return;
             }
+            const finish = (result: WireResult) => {
+              writeRecord(ctx, 'exit', plan.agentId, result.ok, result.error?.code, exit.pid ?? 0, exit.at, exit.durationMs, exit.exitCode ?? -1);
+              ctx.emit({ type: 'exited', batchId: ctx.batchId, index, result });
+              resolveExited();
+            };
             const result = exitResult(plan, exit, alone ? 'alone' : ctx.stopReason());
-            writeRecord(ctx, 'exit', plan.agentId, result.ok, result.error?.code, exit.pid ?? 0, exit.at, exit.durationMs, exit.exitCode ?? -1);
-            ctx.emit({ type: 'exited', batchId: ctx.batchId, index, result });
-            resolveExited();
+            // Its result.json is on disk before anyone hears it exited.
+            if (plan.saveTo === undefined) finish(result);
+            else void saveResult(plan, result, timings, prompt).then(finish);
           },
         },
       );

@@ -28,6 +28,8 @@ export interface AgentPlan {
   stdin: 'close' | 'open';
   stdoutFile: string | undefined;
   stderrFile: string | undefined;
+  /** A folder of its own (batch option resultsDir): prompt.txt before it starts, result.json after it exits. */
+  saveTo: string | undefined;
 }
 
 export interface BatchStart {

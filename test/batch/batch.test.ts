@@ -108,8 +108,12 @@ describe('spawnBatch', () => {
         expect(r.error!.agent).toBe(r.name);
         expect(r.error!.message).toContain(`"${r.name}"`);
       }
-      const summary = await batch.summary;
-      expect(summary).toMatchObject({ total: 7, succeeded: 4, failed: 3, ok: false });
+      const [summary, done] = await Promise.all([batch.summary, batch.done]);
+      expect(summary).toMatchObject({ total: 7, spawned: 4, spawnFailed: 3 });
+      // Succeeded means exited 0: the agent that spawned and then timed out did not.
+      const exited0 = results.filter((r) => r.ok).length;
+      expect(done).toMatchObject({ spawned: 4, succeeded: exited0, failed: 7 - exited0, minSuccess: 7, ok: false });
+      expect(done.succeeded).toBeLessThan(summary.spawned);
     });
   });
 
@@ -170,7 +174,7 @@ describe('spawnBatch', () => {
     await withSpawner({}, async (spawner) => {
       const agents = [sleeper('ok', 0), { name: 'missing', command: 'spawnpool-no-such-command' }];
       const batch = spawner.spawnBatch(agents, { minSuccess: 1 });
-      expect(await batch.summary).toMatchObject({ succeeded: 1, failed: 1, minSuccess: 1, ok: true });
+      expect(await batch.done).toMatchObject({ spawned: 1, spawnFailed: 1, succeeded: 1, failed: 1, minSuccess: 1, ok: true });
       await batch.results;
       expect(() => spawner.spawnBatch(agents, { minSuccess: 3 })).toThrow(/minSuccess.*from 0 to 2.*`3`/);
     });

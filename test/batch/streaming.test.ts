@@ -108,11 +108,11 @@ describe('output without streaming', () => {
 describe('prompt placeholders', () => {
   it.each([
     [{ args: ['{{prompt}}'] }, /field "args\.0": \{\{prompt\}\} is only filled with promptVia "arg" \(this agent's promptVia is "stdin", the default\)/],
-    [{ args: ['-f', '{{promptFile}}'], promptVia: 'arg' as const }, /field "args\.1": \{\{promptFile\}\} is only filled with promptVia "file"/],
+    [{ args: ['-f', '{{promptFile}}', '{{prompt}}'], promptVia: 'arg' as const }, /field "args\.1": \{\{promptFile\}\} is only filled with promptVia "file"/],
   ])('a placeholder the delivery does not fill is a ConfigError naming the agent and field (%o)', (fields, message) => {
     let error: unknown;
     try {
-      resolveAgents([{ name: 'lit', command: 'agent', prompt: { template: 'x' }, ...fields, ...(fields.promptVia === 'arg' ? { args: [...fields.args, '{{prompt}}'] } : {}) }]);
+      resolveAgents([{ name: 'lit', command: 'agent', prompt: { template: 'x' }, ...fields }]);
     } catch (caught) {
       error = caught;
     }

@@ -80,7 +80,9 @@ describe.each(LAUNCHERS)('launcher %s', (launcher) => {
       expect(pick(byName.get('never-ready')!)).toEqual({ ok: false, stage: 'spawn', code: 'E_READY' });
       expect(pick(byName.get('fine')!)).toEqual({ ok: true, stage: undefined, code: undefined });
       const summary = await batch.summary;
-      expect([summary.succeeded, summary.failed]).toEqual([3, 3]);
+      expect([summary.spawned, summary.spawnFailed]).toEqual([3, 3]);
+      const done = await batch.done;
+      expect([done.succeeded, done.failed, done.ok]).toEqual([1, 5, false]);
     });
   });
 
