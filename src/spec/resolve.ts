@@ -35,6 +35,8 @@ export interface ResolvedAgent {
   /** Absolute paths, when set. */
   stdoutFile: string | undefined;
   stderrFile: string | undefined;
+  /** Harness runs of this agent in flight at once; undefined: no per-agent limit. Batches ignore it. */
+  maxConcurrent: number | undefined;
 }
 
 interface ResolveOptions {
@@ -109,6 +111,7 @@ function normalise(spec: z.output<typeof agentSpecSchema>, label: string, option
     buffer: spec.buffer ?? true,
     stdoutFile: spec.stdoutFile === undefined ? undefined : path.resolve(base, spec.stdoutFile),
     stderrFile: spec.stderrFile === undefined ? undefined : path.resolve(base, spec.stderrFile),
+    maxConcurrent: spec.maxConcurrent,
   };
 }
 

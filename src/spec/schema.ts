@@ -52,6 +52,8 @@ const agentFields = {
   /** Write the agent's whole stdout (no cap) to this file as it comes; relative to the agents file's folder. */
   stdoutFile: z.string().min(1),
   stderrFile: z.string().min(1),
+  /** Runs of this agent in flight at once under a harness (an API's per-key limit). Batches ignore it. */
+  maxConcurrent: positiveInt,
 };
 
 export const defaultsSchema = z.strictObject(agentFields).partial();
@@ -72,6 +74,7 @@ export const agentSpecSchema = z.strictObject({
   buffer: agentFields.buffer.optional(),
   stdoutFile: agentFields.stdoutFile.optional(),
   stderrFile: agentFields.stderrFile.optional(),
+  maxConcurrent: agentFields.maxConcurrent.optional(),
 });
 
 export const agentsFileSchema = z.strictObject({
