@@ -22,20 +22,29 @@ export interface LatencyStats {
 
 /** Stats over `samples` (ms). Sorts a copy once (a Float64Array: numeric sort, no comparator calls), then reads each quantile from it. */
 export function latencyStats(samples: ArrayLike<number>): LatencyStats {
-  const count = samples.length;
+  return sortedLatencyStats(Float64Array.from(samples).sort(), samples.length);
+}
+
+/**
+ * Stats over the first `count` values of `sorted`, which must be in the order
+ * `Float64Array.prototype.sort` gives (see RollingWindow, which keeps its
+ * samples so). Reads, never copies or sorts: the figures are exactly those of
+ * {@link latencyStats} over the same samples.
+ */
+export function sortedLatencyStats(sorted: Float64Array, count: number): LatencyStats {
   if (count === 0) {
     return { samples: 0, avgMs: undefined, minMs: undefined, maxMs: undefined, p50Ms: undefined, p95Ms: undefined, p99Ms: undefined };
   }
   // simple-statistics only indexes its input, so a typed array serves as the sorted array.
-  const sorted = Float64Array.from(samples).sort() as unknown as number[];
+  const x = (count === sorted.length ? sorted : sorted.subarray(0, count)) as unknown as number[];
   const tail = count >= MIN_TAIL_SAMPLES;
   return {
     samples: count,
-    avgMs: mean(sorted),
-    minMs: sorted[0],
-    maxMs: sorted[count - 1],
-    p50Ms: quantileSorted(sorted, 0.5),
-    p95Ms: tail ? quantileSorted(sorted, 0.95) : undefined,
-    p99Ms: tail ? quantileSorted(sorted, 0.99) : undefined,
+    avgMs: mean(x),
+    minMs: x[0],
+    maxMs: x[count - 1],
+    p50Ms: quantileSorted(x, 0.5),
+    p95Ms: tail ? quantileSorted(x, 0.95) : undefined,
+    p99Ms: tail ? quantileSorted(x, 0.99) : undefined,
   };
 }
