@@ -48,7 +48,7 @@ describe('spawnpool run', () => {
         return readFile(out, 'utf8');
       };
       expect(await parentOf('direct')).toContain('src/cli/main.ts');
-      expect(await parentOf('helper')).toContain('helper-main');
+      expect(await parentOf('helper')).toContain('launch-helper');
     });
   });
 });

@@ -1,19 +1,15 @@
 /**
  * From dist/ the helper is plain JavaScript and runs on plain node, without
- * tsx. Skipped until `npm run build` has made dist/ (`npm test` does).
+ * tsx (`npm test` builds dist/ first; test/dist checks it is there).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = `${ROOT}dist/src/index.js`;
-// A dist/ built before the helper existed cannot run this; `npm test` rebuilds it first.
-const built = existsSync(DIST) && readFileSync(DIST, 'utf8').includes('HelperLauncher');
-
-describe.skipIf(!built)('helper launcher from dist/', () => {
+describe('helper launcher from dist/', () => {
   it('starts the helper on plain node and delivers the prompt through it', async () => {
     const script = `
       import { readFileSync } from 'node:fs';
@@ -32,6 +28,6 @@ describe.skipIf(!built)('helper launcher from dist/', () => {
     const report = JSON.parse(stdout) as { ok: boolean; sha: string; echoed: string; helper: string[] };
     expect(report.ok).toBe(true);
     expect(report.echoed).toBe(report.sha);
-    expect(report.helper.filter((a) => a !== '')).toEqual([process.execPath, `${ROOT}dist/src/launch/helper/helper-main.js`]);
+    expect(report.helper.filter((a) => a !== '')).toEqual([process.execPath, `${ROOT}dist/workers/launch-helper.js`]);
   });
 });

@@ -6,7 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import { OWN_EXTENSION, tsxLoader } from '../../ts-loader.ts';
 
-const ENTRY_URL = new URL(`./helper-main.${OWN_EXTENSION}`, import.meta.url);
+// Code that runs on another thread or in another process has its entry in workers/ (see workers/README.md).
+const ENTRY_URL = new URL(`../../../workers/launch-helper.${OWN_EXTENSION}`, import.meta.url);
 
 export interface HelperCommand {
   file: string;

@@ -7,11 +7,11 @@
  * by SIGKILL): it kills every agent tree it started and exits.
  */
 import net from 'node:net';
-import { startAgentProcess } from '../agent-process.ts';
-import { LiveTrees } from '../process-tree.ts';
-import type { LaunchHandle } from '../types.ts';
-import { exitedFrame, helloFrame, outputFrame, readEnv, readLaunch, readyFrame, spawnedFrame } from './messages.ts';
-import { CHANNEL_FD, FRAME, FrameReader, type Frame } from './wire.ts';
+import { startAgentProcess } from '../src/launch/agent-process.ts';
+import { LiveTrees } from '../src/launch/process-tree.ts';
+import type { LaunchHandle } from '../src/launch/types.ts';
+import { exitedFrame, helloFrame, outputFrame, readEnv, readLaunch, readyFrame, spawnedFrame } from '../src/launch/helper/messages.ts';
+import { CHANNEL_FD, FRAME, FrameReader, type Frame } from '../src/launch/helper/wire.ts';
 
 const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
 const reader = new FrameReader();
