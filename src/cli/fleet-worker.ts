@@ -97,7 +97,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
   let telemetry: Telemetry | undefined;
   let worker: FleetWorker | undefined;
   try {
-    telemetry = await startTelemetry(spawner, values);
+    // A worker's endpoint is scraped for as long as it runs: nothing to wait for before the first job (unless --metrics-linger says so).
+    telemetry = await startTelemetry(spawner, { ...values, 'metrics-linger': values['metrics-linger'] ?? (values['serve-metrics'] === undefined ? undefined : '0') });
     await spawner.ready;
     worker = await FleetWorker.start({
       ...where,

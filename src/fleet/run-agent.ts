@@ -71,7 +71,7 @@ export async function runAgentJob(job: JobLike, signal: AbortSignal, ctx: RunCon
   const data = parseAgentRunData(job.id, job.data);
   const { spec, root } = agentFor(data, jobId, ctx);
   // Files the agent names must exist on this host: else the job fails here, with pre-flight's message, and nothing starts.
-  await ctx.spawner.preflight([spec], { root });
+  await ctx.spawner.preflight([spec], { root, file: `job ${jobId}` });
   const startedAt = job.processedOn ?? Date.now();
   const controller = new AbortController();
   const stop = () => controller.abort(signal.reason);

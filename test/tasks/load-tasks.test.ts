@@ -94,7 +94,7 @@ describe('loadTasks', () => {
       await writeFile(b, '{"id":"r1","x":1}\n');
       expect((await loadTasks(a))[0]!.vars).toEqual({ id: 'r1', x: '1' });
       expect((await loadTasks(b))[0]!.vars).toEqual({ id: 'r1', x: 1 });
-      expect((await loadTasks(a, { format: 'jsonl' }).catch((e: Error) => e)).message).toMatch(/tasks\.csv:1: not valid JSON/);
+      await expect(loadTasks(a, { format: 'jsonl' })).rejects.toThrow(/tasks\.csv:1: not valid JSON/);
     });
   });
 
