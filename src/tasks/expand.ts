@@ -19,7 +19,8 @@
  */
 import Mustache from 'mustache';
 import { ConfigError } from '../errors.ts';
-import { resolveAgents, type AgentDefaults, type ResolvedAgent } from '../index.ts';
+import { resolveAgents, type ResolvedAgent } from '../spec/resolve.ts';
+import type { AgentDefaults } from '../spec/schema.ts';
 import type { Task } from './load-tasks.ts';
 
 /** One agent for one task, as written, before validation. */
