@@ -1,83 +1,147 @@
 /**
  * The metrics ring: a SharedArrayBuffer that many threads write fixed-size
- * metric records into (every build worker and the main thread) and one thread
- * reads (the main thread). Multi-producer, single-consumer, overwriting: a
- * writer never waits for the reader; a reader that falls more than `capacity`
- * records behind loses the oldest ones, and counts them.
+ * metric records into (build workers, the launch thread, the main thread) and
+ * one thread reads (the main thread). Overwriting: a writer never waits for
+ * the reader; a reader that falls more than `capacity` records behind a lane
+ * loses that lane's oldest records, and counts them.
+ *
+ * The ring is `lanes` single-writer lanes plus one shared lane. A view claims
+ * a lane of its own at its first write (CAS on the lane's owner word: Piscina
+ * gives every worker the same workerData, so lanes cannot be handed out
+ * before). In its lane a writer needs no lock and no read-modify-write: it
+ * alone moves that lane's cursor. Once every lane is owned, further views
+ * write to the shared lane, which keeps the multi-writer protocol (a ticket
+ * per record, a CAS lock per slot): slower, just as exact.
+ *
+ * A lane is never given back. A dead thread cannot be told from an idle one
+ * through shared memory, and a lane handed to a replacement while its owner
+ * still ran would have two writers. So a worker that dies (a build timeout, a
+ * heap limit) keeps its lane, and what it committed stays readable and
+ * counted; each replacement claims a fresh lane, and when none is left it
+ * writes to the shared lane. Nothing is lost when lanes run out, only speed.
  *
  * ## Byte layout (all integers little-endian, as the platform's typed arrays)
  *
- * Header, 64 bytes:
+ * Ring header, 64 bytes:
  *
- * | offset | type | field          | written by                                   |
- * |-------:|------|----------------|----------------------------------------------|
- * |      0 | u32  | magic `SPRG`    | creator                                      |
- * |      4 | u32  | capacity       | creator (power of two, slots)                |
- * |      8 | u32  | claim cursor   | writers, `Atomics.add` (wraps at 2^32)       |
- * |     12 | u32  | read cursor    | reader, `Atomics.store` (published for views)|
- * |     16 | u32  | dropped        | reader: lapped + torn/invalid records        |
- * |     20 | u32  | invalid        | reader: the part of dropped that failed checks |
- * |     24 | u32  | read           | reader: valid records handed out             |
- * |     28 | u32  | start cursor   | creator                                      |
- * | 32..55 | u32×6| committed totals: build ok, build failed, spawn ok, spawn failed, exit ok, exit failed | writers, `Atomics.add` |
- * | 56..63 |      | reserved       |                                              |
+ * | offset | type | field                                                    | written by                |
+ * |-------:|------|----------------------------------------------------------|---------------------------|
+ * |      0 | u32  | magic `SPRL`                                             | creator                   |
+ * |      4 | u32  | capacity: slots per lane (power of two)                  | creator                   |
+ * |      8 | u32  | lanes: single-writer lanes (the shared lane follows them)| creator                   |
+ * |     12 | u32  | start cursor: every lane's first ticket                  | creator                   |
+ * |     16 | u32  | dropped: lapped + torn/invalid records                   | reader (published)        |
+ * |     20 | u32  | invalid: the part of dropped that failed checks          | reader (published)        |
+ * |     24 | u32  | read: valid records handed out                           | reader (published)        |
+ * | 28..63 |      | reserved                                                 |                           |
  *
- * Slot `i` (64 bytes) starts at byte `64 + 64 * i`:
+ * Lane `l` (0 .. lanes; lane `lanes` is the shared one) starts at byte
+ * `64 + l * (192 + 64 * capacity)`: a 192-byte lane header, then its slots.
+ * The header is three cache lines, so that what is written on every record
+ * (the totals) and what the reader loads on every record (begun) or stores
+ * on every pass (its cursor) never share one: a shared line would move
+ * between the writer's and the reader's cores on every record.
  *
- * | offset | type | field                                                  |
- * |-------:|------|--------------------------------------------------------|
- * |      0 | i32  | state: 0 = idle/committed, 1 = being written (CAS lock) |
- * |      4 | u32  | seq: the ticket (claim cursor value) of the record held |
- * |      8 | u32  | checksum of seq and bytes 12..63                        |
- * |     12 | u32  | agent id                                               |
- * |     16 | u32  | batch id                                               |
- * |     20 | u32  | stage (bits 0-7), ok (bits 8-15), error code (bits 16-31) |
- * |     24 | u32  | writer thread id                                       |
- * |     28 | u32  | pid                                                    |
- * |     32 | f64  | timestamp (ms since epoch)                             |
- * |     40 | f64  | durationMs                                             |
- * |     48 | f64  | detailMs                                               |
- * |     56 | u32×2| reserved, zero (covered by the checksum)                |
+ * | offset  | type  | field                                                                                 |
+ * |--------:|-------|---------------------------------------------------------------------------------------|
+ * |       0 | u32   | owner: 0 free, else threadId + 1 of the view that claimed it (CAS). Shared lane: 0    |
+ * |       4 | u32   | single-writer lane: begun, the ticket + 1 of the last write that overwrote a slot the reader may not have read yet. Shared lane: claim cursor (`Atomics.add`) |
+ * |   8..63 |       | reserved                                                                              |
+ * |  64..87 | u32×6 | committed totals: build ok, build failed, spawn ok, spawn failed, exit ok, exit failed |
+ * | 88..127 |       | reserved                                                                              |
+ * |     128 | u32   | read cursor: the reader's next ticket in this lane (`Atomics.store`)                   |
+ * | 132..191|       | reserved                                                                              |
  *
- * ## Protocol
+ * Slot `i` of a lane (64 bytes) starts at byte `192 + 64 * i` of the lane:
+ *
+ * | offset | type | field                                                       |
+ * |-------:|------|-------------------------------------------------------------|
+ * |      0 | i32  | state: shared lane 0 = idle/committed, 1 = being written (CAS lock); single-writer lanes 0 |
+ * |      4 | u32  | seq: the ticket of the record held                          |
+ * |      8 | u32  | checksum of seq and bytes 12..55                            |
+ * |     12 | u32  | agent id                                                    |
+ * |     16 | u32  | batch id                                                    |
+ * |     20 | u32  | stage (bits 0-7), ok (bits 8-15), error code (bits 16-31)   |
+ * |     24 | u32  | writer thread id                                            |
+ * |     28 | u32  | pid                                                         |
+ * |     32 | f64  | timestamp (ms since epoch)                                  |
+ * |     40 | f64  | durationMs                                                  |
+ * |     48 | f64  | detailMs                                                    |
+ * |     56 | u32×2| reserved, zero (a reader drops a slot where they are not)   |
+ *
+ * ## Protocol of a single-writer lane
+ * The writer keeps its next ticket `n` and its six totals in its view. A
+ * record is committed when the writer stores its stage's new total
+ * (`Atomics.store`, after the payload); the lane's head is therefore
+ * `start + sum of the six totals`: one SeqCst store per record is both the
+ * commit and the exact total. A reader that loads the six words one by one
+ * may see a later commit and miss an earlier one, but then the sum is lower,
+ * never higher, than what it has synchronised with: every ticket below it is
+ * committed and visible.
+ * Slot `n & (capacity - 1)` holds ticket `n - capacity` until the writer
+ * overwrites it. If the lane's published read cursor (reloaded only when the
+ * cached one says so) does not show that ticket read, the writer first
+ * stores `begun = n + 1`; then it writes seq, payload and the checksum (of
+ * `n` and the values it means to write) with plain stores, then commits.
+ * The reader loads the head, counts as dropped whatever lies more than
+ * `capacity` behind it, then reads up to CHUNK slots at a time between two
+ * loads of `begun` (a chunk's second load is the next one's first): a ticket
+ * `t` with `begun - t > capacity` was overwritten before the read (lapped:
+ * dropped) or during it (torn: dropped and invalid). A read is valid only if
+ * its seq is `t`, its checksum matches and its reserved words are zero. Only
+ * then are the chunk's records visited, from objects the reader reuses.
+ * A writer that dies mid-write never commits: its record is not written, not
+ * counted, and the record it was overwriting is caught by `begun`.
+ *
+ * ## Protocol of the shared lane
  * A writer takes a ticket `t` with `Atomics.add` on the claim cursor; its slot
  * is `t & (capacity - 1)`. It locks the slot (CAS state 0→1), refuses to
  * overwrite a newer ticket, stores `seq = t`, writes the payload with plain
- * typed-array stores, then the checksum (of `t` and the values it meant to
- * write, never re-read from the slot), then adds to the committed totals and
- * releases (`state = 0`). A write refused because the slot holds a newer
- * ticket still counts in the totals: they count every record written,
- * whatever the window keeps.
- * Float64 words cannot be stored atomically, so the reader uses the slot as a
- * seqlock: it loads seq then state, copies the checksum and payload, loads seq
- * and state again; the copy is valid only if both loads saw `state == 0` and
- * `seq == expected ticket` and the checksum of the copy matches. Tickets are
- * compared with 32-bit modular arithmetic (`(a - b) | 0`), so the cursors may wrap.
+ * stores, then the checksum, then adds to the totals and releases
+ * (`state = 0`). A write refused because the slot holds a newer ticket still
+ * counts in the totals. The reader uses the slot as a seqlock: it loads seq
+ * then state, copies, loads seq and state again; the copy is valid only if
+ * both loads saw `state == 0` and `seq == t` and the checksum matches. Seq is
+ * loaded before state because the writer stores seq only once it holds the
+ * lock: the other order could see state 0 from before the lock and seq == t
+ * from after it. A claimed, uncommitted ticket stops the reader in this lane
+ * until it is lapped. A writer that finds a slot locked for too long assumes
+ * its holder died and takes it over; should the holder be alive after all,
+ * the checksum, which binds the payload to `seq`, exposes the mixed record.
  *
- * A writer that finds a slot locked for too long assumes its holder died
- * mid-write (a worker terminated by its resource limits) and takes the slot
- * over; should the holder be alive after all, the checksum, which binds the
- * payload to `seq`, exposes the mixed record and the reader drops it.
+ * In both, tickets are compared with 32-bit modular arithmetic (`(a - b) | 0`),
+ * so cursors wrap. The JS memory model does not order plain accesses around
+ * atomics tightly enough to make a seqlock airtight on every CPU (x86 is); the
+ * checksum catches what would slip through, and any flipped bit.
+ *
+ * ## Read order
+ * `drain` visits lane 0, 1, ... in index order, then the shared lane; each
+ * lane in ticket (its writers') order. There is no global order across lanes.
  */
-import { STAGE, STAGE_BY_NUMBER, type MetricRecord } from './record.ts';
+import { threadId } from 'node:worker_threads';
+import { STAGE, STAGE_BY_NUMBER, type MetricRecord, type RecordStage } from './record.ts';
 
-const MAGIC = 0x53505247; // 'SPRG'
-const HEADER_BYTES = 64;
-const SLOT_BYTES = 64;
-const SLOT_WORDS = SLOT_BYTES / 4;
+const MAGIC = 0x5350524c; // 'SPRL'
+const HEADER_WORDS = 16;
+const LANE_HEADER_WORDS = 48;
+const SLOT_WORDS = 16;
 
-// Header word indexes (Int32Array over the whole buffer).
+// Ring header word indexes.
 const H_MAGIC = 0;
 const H_CAPACITY = 1;
-const H_CLAIM = 2;
-const H_READ_CURSOR = 3;
+const H_LANES = 2;
+const H_START = 3;
 const H_DROPPED = 4;
 const H_INVALID = 5;
 const H_READ = 6;
-const H_START = 7;
-const H_TOTALS = 8; // six words: (stage - 1) * 2 + (ok ? 0 : 1)
 
-// Slot word offsets (Int32 words from the slot start).
+// Lane header word offsets.
+const L_OWNER = 0;
+const L_CURSOR = 1; // begun (single-writer lane) or claim cursor (shared lane)
+const L_TOTALS = 16; // six words: (stage - 1) * 2 + (ok ? 0 : 1)
+const L_READ = 32;
+
+// Slot word offsets.
 const S_STATE = 0;
 const S_SEQ = 1;
 const S_CHECKSUM = 2;
@@ -91,21 +155,38 @@ const F_TIMESTAMP = 4;
 const F_DURATION = 5;
 const F_DETAIL = 6;
 
-/** Spins on a locked slot before assuming its writer died mid-write. */
+/** FNV prime, the multiplier of {@link hash}. */
+const P = 0x01000193;
+const imul = Math.imul;
+/** Slots of a single-writer lane the reader reads between two loads of `begun`. */
+const CHUNK = 16;
+/** Spins on a locked shared-lane slot before assuming its writer died mid-write. */
 const LOCK_SPIN_LIMIT = 1 << 16;
 
 export const MAX_RING_CAPACITY = 1 << 24;
+export const MAX_RING_LANES = 64;
+/**
+ * Build workers (4 by default), the launch thread and the main thread, and
+ * two to spare for workers replaced after a timeout or a heap limit.
+ */
+export const DEFAULT_RING_LANES = 8;
 
 export interface RingOptions {
-  /** Number of slots: a power of two, 2 .. 2^24. */
+  /** Slots per lane: a power of two, 2 .. 2^24. Each writer can run `capacity` records ahead of the reader. */
   capacity: number;
-  /** First ticket. Only tests set this, to start the cursors near 2^32. */
+  /**
+   * Single-writer lanes, 0 .. 64 (default 8): one per writing thread; threads
+   * beyond them share one locked lane. The buffer holds `lanes + 1` lanes of
+   * `capacity` 64-byte slots.
+   */
+  lanes?: number;
+  /** First ticket of every lane. Only tests set this, to start the cursors near 2^32. */
   startCursor?: number;
 }
 
 /** Counters since the ring was created. `read + dropped === written` once the reader has caught up. */
 export interface RingCounters {
-  /** Records claimed by writers (exact, not limited to 2^32). */
+  /** Records committed to single-writer lanes plus tickets claimed in the shared lane (exact, not limited to 2^32). */
   written: number;
   /** Valid records handed to the reader. */
   read: number;
@@ -113,9 +194,9 @@ export interface RingCounters {
   dropped: number;
   /** The part of `dropped` that was torn or failed its checksum. */
   invalid: number;
-  /** Records claimed but not yet committed, or not yet drained. */
+  /** Records written but not yet drained (in the shared lane: claimed but not yet committed, too). */
   pending: number;
-  /** Records written per stage and outcome (kept by the window or not), straight from the header atomics. */
+  /** Records written per stage and outcome (kept by the window or not), from the lane headers. */
   totals: Record<'build' | 'spawn' | 'exit', { ok: number; failed: number }>;
 }
 
@@ -123,66 +204,93 @@ export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
-export function ringBytes(capacity: number): number {
-  return HEADER_BYTES + capacity * SLOT_BYTES;
+export function ringBytes(capacity: number, lanes: number = DEFAULT_RING_LANES): number {
+  return HEADER_WORDS * 4 + (lanes + 1) * (LANE_HEADER_WORDS + capacity * SLOT_WORDS) * 4;
 }
 
 /**
  * A view of a metrics ring. `create` on the main thread, `attach` on a worker
- * to the same SharedArrayBuffer. Any view may `write`; only one view, the
- * creator's, may `drain`.
+ * to the same SharedArrayBuffer. Any view may `write` (from the one thread
+ * that uses it); only the creator's view may `drain`.
  */
 export class MetricsRing {
   readonly buffer: SharedArrayBuffer;
+  /** Slots per lane. */
   readonly capacity: number;
+  /** Single-writer lanes (the shared lane is not counted). */
+  readonly lanes: number;
   readonly #i32: Int32Array;
   readonly #mask: number;
-  // Reader state; meaningful only on the one view that drains.
-  // #cursor: next ticket to read. #lastClaim: claim cursor at the previous drain.
-  #cursor: number;
-  #lastClaim: number;
+  readonly #start: number;
+  // Writer state. #lane: word index of this view's lane header, -1 until the first write.
+  #lane = -1;
+  #shared = false;
+  #ticket = 0;
+  #readSeen = 0;
+  readonly #counts = new Int32Array(6);
+  // Scratch for encode() and readSlot(): the three floats, to get at their 32-bit halves.
+  readonly #wF64 = new Float64Array(3);
+  readonly #wI32 = new Int32Array(this.#wF64.buffer);
+  // Reader state, per lane (index `lanes` is the shared lane); meaningful only on the view that drains.
+  // #cursors: next ticket to read. #seen: head (claim cursor in the shared lane) at the previous drain.
+  readonly #cursors: number[];
+  readonly #seen: number[];
   #written = 0;
   #read = 0;
   #dropped = 0;
   #invalid = 0;
-  // Scratch: write() puts the three floats here to read their 32-bit halves; drain() copies a slot's words 0..15.
-  readonly #wF64 = new Float64Array(3);
-  readonly #wI32 = new Int32Array(this.#wF64.buffer);
-  readonly #rI32 = new Int32Array(SLOT_WORDS);
-  readonly #rF64 = new Float64Array(this.#rI32.buffer);
+  // read + dropped when the header counters were last stored (invalid only moves with dropped).
+  #published = 0;
+  readonly #f64: Float64Array;
+  // The objects drain() hands to visit, reused: a single-writer lane is read CHUNK slots at a time.
+  readonly #pool: MetricRecord[] = Array.from({ length: CHUNK }, () => ({ stage: 'build', ok: false, errorCode: 0, agentId: 0, batchId: 0, writerThreadId: 0, pid: 0, timestamp: 0, durationMs: 0, detailMs: 0 }));
+  readonly #valid = new Uint8Array(CHUNK);
+  // Lanes below this are claimed (claims only ever extend this prefix: see #claimLane).
+  #claimed = 0;
 
   private constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
     this.#i32 = new Int32Array(buffer);
     if (this.#i32[H_MAGIC] !== MAGIC) throw new TypeError('not a spawnpool metrics ring (bad magic)');
+    this.#f64 = new Float64Array(buffer);
     this.capacity = this.#i32[H_CAPACITY]!;
+    this.lanes = this.#i32[H_LANES]!;
     this.#mask = this.capacity - 1;
-    // Readers of another view start where the creator started; only the creator drains.
-    this.#cursor = this.#i32[H_START]! >>> 0;
-    this.#lastClaim = this.#cursor;
+    this.#start = this.#i32[H_START]! >>> 0;
+    this.#cursors = Array.from({ length: this.lanes + 1 }, () => this.#start);
+    this.#seen = Array.from({ length: this.lanes + 1 }, () => this.#start);
   }
 
-  /** Allocates a new ring. Throws a RangeError naming the bad capacity. */
+  /** Allocates a new ring. Throws a RangeError naming the bad option. */
   static create(options: RingOptions): MetricsRing {
-    const { capacity } = options;
+    const { capacity, lanes = DEFAULT_RING_LANES } = options;
     if (!isPowerOfTwo(capacity) || capacity < 2 || capacity > MAX_RING_CAPACITY) {
-      throw new RangeError(
-        `Expected the ring \`capacity\` to be a power of two from 2 to ${MAX_RING_CAPACITY}, got \`${String(capacity)}\``,
-      );
+      throw new RangeError(`Expected the ring \`capacity\` to be a power of two from 2 to ${MAX_RING_CAPACITY}, got \`${String(capacity)}\``);
+    }
+    if (!Number.isInteger(lanes) || lanes < 0 || lanes > MAX_RING_LANES) {
+      throw new RangeError(`Expected the ring \`lanes\` to be an integer from 0 to ${MAX_RING_LANES}, got \`${String(lanes)}\``);
     }
     const start = (options.startCursor ?? 0) >>> 0;
-    const buffer = new SharedArrayBuffer(ringBytes(capacity));
+    const buffer = new SharedArrayBuffer(ringBytes(capacity, lanes));
     const i32 = new Int32Array(buffer);
     i32[H_MAGIC] = MAGIC;
     i32[H_CAPACITY] = capacity;
-    i32[H_CLAIM] = start | 0;
-    i32[H_READ_CURSOR] = start | 0;
+    i32[H_LANES] = lanes;
     i32[H_START] = start | 0;
-    // Each slot holds, as far as the protocol can tell, the ticket one lap
-    // before the first one that will land there: older than any real record.
-    for (let slot = 0; slot < capacity; slot++) {
-      const firstTicket = (start + ((slot - start) & (capacity - 1))) >>> 0;
-      i32[HEADER_BYTES / 4 + slot * SLOT_WORDS + S_SEQ] = (firstTicket - capacity) | 0;
+    for (let lane = 0; lane <= lanes; lane++) {
+      const lw = laneWord(lane, capacity);
+      i32[lw + L_CURSOR] = start | 0;
+      i32[lw + L_READ] = start | 0;
+    }
+    // Each slot holds, as far as the protocols can tell, the ticket one lap before the first one
+    // that will land there: older than any real record (the shared lane's writers rely on it).
+    // Storing it also has the OS back every page now rather than in the writers' first lap.
+    for (let lane = 0; lane <= lanes; lane++) {
+      const slots = laneWord(lane, capacity) + LANE_HEADER_WORDS;
+      for (let slot = 0; slot < capacity; slot++) {
+        const firstTicket = (start + ((slot - start) & (capacity - 1))) >>> 0;
+        i32[slots + slot * SLOT_WORDS + S_SEQ] = (firstTicket - capacity) | 0;
+      }
     }
     // Publishing happens when the buffer is posted to another thread
     // (postMessage is a synchronisation point), so plain stores suffice here.
@@ -194,14 +302,200 @@ export class MetricsRing {
     return new MetricsRing(buffer);
   }
 
-  /** Appends one record. Safe from any thread, never blocks on the reader. */
+  /** Appends one record. Never blocks on the reader. A view must be used by one thread only. */
   write(r: MetricRecord): void {
+    const stage = stageNumber(r.stage);
+    if (this.#lane < 0) this.#claimLane();
+    if (this.#shared) {
+      this.#writeShared(r, stage);
+      return;
+    }
     const i32 = this.#i32;
-    const stage = STAGE[r.stage];
-    const total = H_TOTALS + (stage - 1) * 2 + (r.ok ? 0 : 1);
+    const lane = this.#lane;
+    const n = this.#ticket;
+    const k = (stage - 1) * 2 + (r.ok ? 0 : 1);
+    if (((n - this.capacity - this.#readSeen) | 0) >= 0) {
+      // The slot holds ticket n - capacity, maybe unread. SeqCst load: the reader's cursor, stored after its copies.
+      this.#readSeen = Atomics.load(i32, lane + L_READ) >>> 0;
+      // SeqCst store before the payload: a reader copying that ticket sees `begun` move on its re-check.
+      if (((n - this.capacity - this.#readSeen) | 0) >= 0) Atomics.store(i32, lane + L_CURSOR, (n + 1) | 0);
+    }
+    const base = lane + LANE_HEADER_WORDS + (n & this.#mask) * SLOT_WORDS;
+    i32[base + S_SEQ] = n | 0;
+    encode(i32, base, n, r, stage, this.#wF64, this.#wI32);
+    this.#ticket = (n + 1) >>> 0;
+    const total = (this.#counts[k]! + 1) | 0;
+    this.#counts[k] = total;
+    // SeqCst store (release): the commit. Head = start + sum of the totals.
+    Atomics.store(i32, lane + L_TOTALS + k, total);
+  }
+
+  /**
+   * Reads every committed record not yet read, calling `visit` for each valid
+   * one: lane by lane in index order, the shared lane last, each lane in its
+   * write order. In the shared lane it stops at the first record that is
+   * claimed but not yet committed: it and those after it are read by a later
+   * drain. Returns the number of valid records visited. Only the creating view
+   * may drain.
+   *
+   * `visit` receives objects the ring reuses (a few, overwritten by later
+   * records): read the fields in the callback and copy what you keep
+   * (`{ ...record }`); no object is allocated per record.
+   */
+  drain(visit: (record: Readonly<MetricRecord>) => void): number {
+    let visited = 0;
+    const claimed = this.#claimedLanes();
+    for (let lane = 0; lane < claimed; lane++) visited += this.#drainLane(lane, visit);
+    visited += this.#drainShared(visit);
+    // Published for diagnostics views; the reader's own copy is authoritative. Skipped when
+    // nothing changed: a reader that polls drains mostly nothing, and each store is an Atomics call.
+    if (this.#read + this.#dropped !== this.#published) {
+      const i32 = this.#i32;
+      Atomics.store(i32, H_DROPPED, this.#dropped | 0);
+      Atomics.store(i32, H_INVALID, this.#invalid | 0);
+      Atomics.store(i32, H_READ, this.#read | 0);
+      this.#published = this.#read + this.#dropped;
+    }
+    return visited;
+  }
+
+  /** Counters as of the last drain (written and totals are refreshed now). */
+  counters(): RingCounters {
+    const totals = [0, 0, 0, 0, 0, 0];
+    let written = this.#written;
+    // Unclaimed lanes hold nothing.
+    const claimed = this.#claimedLanes();
+    for (let lane = 0; lane < claimed; lane++) written += this.#addTotals(lane, totals);
+    written += this.#addTotals(this.lanes, totals);
+    const pair = (stage: number) => ({ ok: totals[(stage - 1) * 2]!, failed: totals[(stage - 1) * 2 + 1]! });
+    return {
+      written,
+      read: this.#read,
+      dropped: this.#dropped,
+      invalid: this.#invalid,
+      pending: written - this.#read - this.#dropped,
+      totals: { build: pair(1), spawn: pair(2), exit: pair(3) },
+    };
+  }
+
+  /** Adds a lane's six totals to `totals`; returns what it has had written since the last drain. */
+  #addTotals(lane: number, totals: number[]): number {
+    const i32 = this.#i32;
+    const lw = laneWord(lane, this.capacity);
+    let head = this.#start;
+    for (let k = 0; k < 6; k++) {
+      // SeqCst loads: the same words, and the same argument, as #head().
+      const total = Atomics.load(i32, lw + L_TOTALS + k);
+      head += total;
+      totals[k]! += total >>> 0;
+    }
+    if (lane === this.lanes) head = Atomics.load(i32, lw + L_CURSOR); // the shared lane counts claims
+    return ((head >>> 0) - this.#seen[lane]!) >>> 0;
+  }
+
+  /** How many lanes are claimed: they are a prefix (see #claimLane), and a claim is never undone. */
+  #claimedLanes(): number {
+    // SeqCst loads of the owner words past the known prefix: one per call once every lane is seen.
+    while (this.#claimed < this.lanes && Atomics.load(this.#i32, laneWord(this.#claimed, this.capacity) + L_OWNER) !== 0) this.#claimed++;
+    return this.#claimed;
+  }
+
+  /**
+   * First write of this view: the first free lane, else the shared one. Every view tries the
+   * lanes in index order and a CAS fails only on a claimed lane, so the claimed lanes are always
+   * a prefix; the reader relies on that to skip the free ones.
+   */
+  #claimLane(): void {
+    const i32 = this.#i32;
+    for (let lane = 0; lane < this.lanes; lane++) {
+      const lw = laneWord(lane, this.capacity);
+      // SeqCst CAS: one owner per lane, whichever view gets there first.
+      if (Atomics.compareExchange(i32, lw + L_OWNER, 0, threadId + 1) !== 0) continue;
+      this.#lane = lw;
+      let head = this.#start;
+      for (let k = 0; k < 6; k++) head += this.#counts[k] = Atomics.load(i32, lw + L_TOTALS + k);
+      this.#ticket = head >>> 0;
+      this.#readSeen = Atomics.load(i32, lw + L_READ) >>> 0;
+      return;
+    }
+    this.#lane = laneWord(this.lanes, this.capacity);
+    this.#shared = true;
+  }
+
+  /** Head of a single-writer lane: every ticket below it is committed, and visible to this thread. */
+  #head(lw: number): number {
+    const i32 = this.#i32;
+    let head = this.#start;
+    // SeqCst loads (acquire) of the commit words.
+    for (let k = 0; k < 6; k++) head += Atomics.load(i32, lw + L_TOTALS + k);
+    return head >>> 0;
+  }
+
+  #drainLane(index: number, visit: (record: Readonly<MetricRecord>) => void): number {
+    const i32 = this.#i32;
+    const cap = this.capacity;
+    const lw = laneWord(index, cap);
+    const head = this.#head(lw);
+    this.#written += (head - this.#seen[index]!) >>> 0;
+    this.#seen[index] = head;
+    let r = this.#cursors[index]!;
+    if (r === head) return 0;
+    const behind = (head - r) >>> 0;
+    if (behind > cap) {
+      // Those tickets' slots hold newer ones by now.
+      this.#dropped += behind - cap;
+      r = (head - cap) >>> 0;
+    }
+    const slots = lw + LANE_HEADER_WORDS;
+    const pool = this.#pool;
+    const valid = this.#valid;
+    let visited = 0;
+    // SeqCst load: tickets below begun - capacity are being, or have been, overwritten.
+    let begun = Atomics.load(i32, lw + L_CURSOR);
+    while (r !== head) {
+      const lapped = (begun - cap - r) | 0;
+      if (lapped > 0) {
+        const lost = Math.min(lapped, (head - r) >>> 0);
+        this.#dropped += lost;
+        r = (r + lost) >>> 0;
+        continue;
+      }
+      // Up to CHUNK slots between two loads of begun (an Atomics call costs about 10 ns).
+      const n = Math.min((head - r) >>> 0, CHUNK);
+      for (let j = 0; j < n; j++) {
+        const t = (r + j) >>> 0;
+        valid[j] = readSlot(i32, this.#f64, slots + (t & this.#mask) * SLOT_WORDS, t, pool[j]!, this.#wF64, this.#wI32) ? 1 : 0;
+      }
+      // SeqCst re-load: a writer that began overwriting one of these slots while we read it shows here.
+      begun = Atomics.load(i32, lw + L_CURSOR);
+      const torn = (begun - cap - r) | 0;
+      for (let j = 0; j < n; j++) {
+        r = (r + 1) >>> 0;
+        if (j < torn || valid[j] === 0) {
+          this.#dropped++;
+          this.#invalid++;
+          continue;
+        }
+        this.#read++;
+        visited++;
+        // Saved before the callback: if `visit` throws, what was handed out stays read.
+        this.#cursors[index] = r;
+        visit(pool[j]!);
+      }
+    }
+    this.#cursors[index] = r;
+    // SeqCst store after the reads: a writer that sees it may overwrite those slots without a word.
+    Atomics.store(i32, lw + L_READ, r | 0);
+    return visited;
+  }
+
+  #writeShared(r: MetricRecord, stage: number): void {
+    const i32 = this.#i32;
+    const lane = this.#lane;
+    const total = lane + L_TOTALS + (stage - 1) * 2 + (r.ok ? 0 : 1);
     // SeqCst read-modify-write: every writer gets a distinct ticket.
-    const ticket = Atomics.add(i32, H_CLAIM, 1) >>> 0;
-    const base = HEADER_BYTES / 4 + (ticket & this.#mask) * SLOT_WORDS;
+    const ticket = Atomics.add(i32, lane + L_CURSOR, 1) >>> 0;
+    const base = lane + LANE_HEADER_WORDS + (ticket & this.#mask) * SLOT_WORDS;
 
     // SeqCst CAS: exclusive ownership of the slot against a writer one lap away.
     let spins = 0;
@@ -216,91 +510,38 @@ export class MetricsRing {
       Atomics.store(i32, base + S_STATE, 0);
       return;
     }
-    // SeqCst store before the payload: a reader that copied the old payload
-    // sees the seq change on its re-check.
+    // SeqCst store before the payload: a reader that copied the old payload sees the seq change on its re-check.
     Atomics.store(i32, base + S_SEQ, ticket | 0);
-
-    // The checksum is computed from the values this writer means to store, never re-read from
-    // the slot: a writer that took over a stale lock may share the slot with its holder, and the
-    // checksum must bind this writer's values to `seq`, not whatever mix the slot holds by then.
-    // The float fields go through a private scratch image to get at their 32-bit halves.
-    const f = this.#wF64;
-    f[0] = r.timestamp;
-    f[1] = r.durationMs;
-    f[2] = r.detailMs;
-    const w = this.#wI32;
-    const agent = r.agentId | 0;
-    const batch = r.batchId | 0;
-    const kind = stage | ((r.ok ? 1 : 0) << 8) | ((r.errorCode & 0xffff) << 16);
-    const thread = r.writerThreadId | 0;
-    const pid = r.pid | 0;
-    const t0 = w[0]!, t1 = w[1]!, d0 = w[2]!, d1 = w[3]!, e0 = w[4]!, e1 = w[5]!;
-    i32[base + S_AGENT] = agent;
-    i32[base + S_BATCH] = batch;
-    i32[base + S_KIND] = kind;
-    i32[base + S_THREAD] = thread;
-    i32[base + S_PID] = pid;
-    i32[base + 8] = t0;
-    i32[base + 9] = t1;
-    i32[base + 10] = d0;
-    i32[base + 11] = d1;
-    i32[base + 12] = e0;
-    i32[base + 13] = e1;
-    i32[base + 14] = 0;
-    i32[base + 15] = 0;
-    let h = (0x811c9dc5 ^ ticket) | 0;
-    h = mix(h, agent);
-    h = mix(h, batch);
-    h = mix(h, kind);
-    h = mix(h, thread);
-    h = mix(h, pid);
-    h = mix(h, t0);
-    h = mix(h, t1);
-    h = mix(h, d0);
-    h = mix(h, d1);
-    h = mix(h, e0);
-    h = mix(h, e1);
-    h = mix(h, 0);
-    h = mix(h, 0);
-    i32[base + S_CHECKSUM] = h;
-
-    // SeqCst RMW: exact per-stage totals, independent of what the window keeps.
+    // The checksum binds this writer's values to `seq`, never what the slot holds: after a lock
+    // takeover the slot may hold a mix of this record and its slow holder's.
+    encode(i32, base, ticket, r, stage, this.#wF64, this.#wI32);
     Atomics.add(i32, total, 1);
     // SeqCst store (release): commits the payload for a reader that loads state == 0 and seq == ticket.
     Atomics.store(i32, base + S_STATE, 0);
   }
 
-  /**
-   * Reads every committed record not yet read, in ticket order, calling
-   * `visit` for each valid one. Stops at the first record that is claimed but
-   * not yet committed: it and those after it are read by a later drain.
-   * Returns the number of valid records visited. Only the creating view may drain.
-   */
-  drain(visit: (record: MetricRecord) => void): number {
+  #drainShared(visit: (record: Readonly<MetricRecord>) => void): number {
     const i32 = this.#i32;
     const cap = this.capacity;
+    const index = this.lanes;
+    const lw = laneWord(index, cap);
     // SeqCst load: every ticket below this has been claimed.
-    const claim = Atomics.load(i32, H_CLAIM) >>> 0;
-    this.#written += (claim - this.#lastClaim) >>> 0;
-    this.#lastClaim = claim;
-
-    let r = this.#cursor;
+    const claim = Atomics.load(i32, lw + L_CURSOR) >>> 0;
+    this.#written += (claim - this.#seen[index]!) >>> 0;
+    this.#seen[index] = claim;
+    let r = this.#cursors[index]!;
+    if (r === claim) return 0;
     let visited = 0;
-    const copy = this.#rI32;
     while (r !== claim) {
       const behind = (claim - r) >>> 0;
       if (behind > cap) {
-        // Those tickets' slots are (or will be) reused by newer tickets.
         const lost = behind - cap;
         this.#dropped += lost;
         r = (r + lost) >>> 0;
         continue;
       }
-      const base = HEADER_BYTES / 4 + (r & this.#mask) * SLOT_WORDS;
-      // SeqCst loads (acquire), seq first: the writer of r stores seq = r only after locking the
-      // slot (state 1) and unlocks it only once the payload is in, so seq == r then state == 0
-      // means ticket r is committed. The other order could see state 0 from before the lock and
-      // seq == r from after it, and drop a record still being written as torn.
+      const base = lw + LANE_HEADER_WORDS + (r & this.#mask) * SLOT_WORDS;
+      // SeqCst loads (acquire), seq before state: see the protocol.
       const seq1 = Atomics.load(i32, base + S_SEQ) >>> 0;
       const state1 = Atomics.load(i32, base + S_STATE);
       const age = (seq1 - r) | 0;
@@ -310,82 +551,129 @@ export class MetricsRing {
         continue;
       }
       if (age < 0 || state1 !== 0) break; // claimed, not committed yet
-
-      // Copy checksum and payload once; everything below checks and decodes the copy.
-      for (let i = S_CHECKSUM; i < SLOT_WORDS; i++) copy[i] = i32[base + i]!;
-      // SeqCst re-loads: anything a writer changed while we copied shows here.
+      const ok = readSlot(i32, this.#f64, base, r, this.#pool[0]!, this.#wF64, this.#wI32);
+      // SeqCst re-loads: anything a writer changed while we read shows here.
       const seq2 = Atomics.load(i32, base + S_SEQ) >>> 0;
       const state2 = Atomics.load(i32, base + S_STATE);
       r = (r + 1) >>> 0;
-      const record = decode(copy, this.#rF64, 0);
-      if (seq2 !== seq1 || state2 !== 0 || copy[S_CHECKSUM] !== checksum(copy, 0, seq1) || record === undefined) {
+      if (!ok || seq2 !== seq1 || state2 !== 0) {
         this.#dropped++;
         this.#invalid++;
         continue;
       }
       this.#read++;
       visited++;
-      // Saved before the callback: if `visit` throws, what was handed out stays read.
-      this.#cursor = r;
-      visit(record);
+      this.#cursors[index] = r;
+      visit(this.#pool[0]!);
     }
-    this.#cursor = r;
-    // Published for diagnostics views; the reader's own copy is authoritative.
-    Atomics.store(i32, H_READ_CURSOR, r | 0);
-    Atomics.store(i32, H_DROPPED, this.#dropped | 0);
-    Atomics.store(i32, H_INVALID, this.#invalid | 0);
-    Atomics.store(i32, H_READ, this.#read | 0);
+    this.#cursors[index] = r;
+    // Published for diagnostics only: shared-lane writers take tickets, not the reader's word.
+    Atomics.store(i32, lw + L_READ, r | 0);
     return visited;
   }
-
-  /** Counters as of the last drain (written is refreshed now). */
-  counters(): RingCounters {
-    const claim = Atomics.load(this.#i32, H_CLAIM) >>> 0;
-    const written = this.#written + ((claim - this.#lastClaim) >>> 0);
-    const total = (stage: number, failed: number) => Atomics.load(this.#i32, H_TOTALS + (stage - 1) * 2 + failed) >>> 0;
-    return {
-      written,
-      read: this.#read,
-      dropped: this.#dropped,
-      invalid: this.#invalid,
-      pending: written - this.#read - this.#dropped,
-      totals: {
-        build: { ok: total(STAGE.build, 0), failed: total(STAGE.build, 1) },
-        spawn: { ok: total(STAGE.spawn, 0), failed: total(STAGE.spawn, 1) },
-        exit: { ok: total(STAGE.exit, 0), failed: total(STAGE.exit, 1) },
-      },
-    };
-  }
 }
 
-/** FNV-style 32-bit mix of the ticket and payload words 3..15: cheap, and it changes when any bit does. */
-function checksum(i32: Int32Array, base: number, ticket: number): number {
-  let h = (0x811c9dc5 ^ ticket) | 0;
-  for (let w = S_AGENT; w < SLOT_WORDS; w++) h = mix(h, i32[base + w]!);
-  return h;
+/** Word index of lane `lane`'s header. */
+function laneWord(lane: number, capacity: number): number {
+  return HEADER_WORDS + lane * (LANE_HEADER_WORDS + capacity * SLOT_WORDS);
 }
 
-/** One step of {@link checksum}; write() unrolls it over the words it stores. */
-function mix(h: number, word: number): number {
-  h = Math.imul(h ^ word, 0x01000193);
-  return h ^ (h >>> 15);
+function stageNumber(stage: RecordStage): number {
+  // Compared, not looked up: a string-keyed load costs more than the rest of a write's field reads.
+  if (stage === 'spawn') return STAGE.spawn;
+  if (stage === 'build') return STAGE.build;
+  if (stage === 'exit') return STAGE.exit;
+  throw new TypeError(`Expected a metric record \`stage\` of build, spawn or exit, got \`${String(stage)}\``);
 }
 
-function decode(i32: Int32Array, f64: Float64Array, base: number): MetricRecord | undefined {
+/**
+ * Stores the payload of `r` (words 3..15) and its checksum (word 2) into the slot at `base`.
+ * The checksum is computed from the values this writer means to store, never re-read from the
+ * slot. The float fields go through a private scratch image to get at their 32-bit halves.
+ */
+function encode(i32: Int32Array, base: number, ticket: number, r: MetricRecord, stage: number, f: Float64Array, w: Int32Array): void {
+  f[0] = r.timestamp;
+  f[1] = r.durationMs;
+  f[2] = r.detailMs;
+  const agent = r.agentId | 0;
+  const batch = r.batchId | 0;
+  const kind = stage | ((r.ok ? 1 : 0) << 8) | ((r.errorCode & 0xffff) << 16);
+  const thread = r.writerThreadId | 0;
+  const pid = r.pid | 0;
+  const t0 = w[0]!, t1 = w[1]!, d0 = w[2]!, d1 = w[3]!, e0 = w[4]!, e1 = w[5]!;
+  i32[base + S_AGENT] = agent;
+  i32[base + S_BATCH] = batch;
+  i32[base + S_KIND] = kind;
+  i32[base + S_THREAD] = thread;
+  i32[base + S_PID] = pid;
+  i32[base + 8] = t0;
+  i32[base + 9] = t1;
+  i32[base + 10] = d0;
+  i32[base + 11] = d1;
+  i32[base + 12] = e0;
+  i32[base + 13] = e1;
+  i32[base + 14] = 0;
+  i32[base + 15] = 0;
+  i32[base + S_CHECKSUM] = hash(ticket, agent, batch, kind, thread, pid, t0, t1, d0, d1, e0, e1);
+}
+
+/**
+ * Reads the slot at `base` into `out` and checks it is ticket `ticket`'s record: seq, checksum,
+ * a known stage, zero reserved words. Plain loads: the caller's protocol says whether a writer
+ * touched the slot meanwhile. The floats are hashed as read, so `out` holds what was checked.
+ */
+function readSlot(i32: Int32Array, f64: Float64Array, base: number, ticket: number, out: MetricRecord, f: Float64Array, w: Int32Array): boolean {
+  const seq = i32[base + S_SEQ]!;
+  const sum = i32[base + S_CHECKSUM]!;
+  const agent = i32[base + S_AGENT]!;
+  const batch = i32[base + S_BATCH]!;
   const kind = i32[base + S_KIND]!;
+  const thread = i32[base + S_THREAD]!;
+  const pid = i32[base + S_PID]!;
+  const reserved = i32[base + 14]! | i32[base + 15]!;
+  const fb = base >> 1;
+  const timestamp = (f[0] = f64[fb + F_TIMESTAMP]!);
+  const durationMs = (f[1] = f64[fb + F_DURATION]!);
+  const detailMs = (f[2] = f64[fb + F_DETAIL]!);
   const stage = STAGE_BY_NUMBER[kind & 0xff];
-  if (stage === undefined) return undefined;
-  const f = base >> 1;
-  return {
-    stage,
-    ok: ((kind >>> 8) & 0xff) === 1,
-    errorCode: (kind >>> 16) & 0xffff,
-    agentId: i32[base + S_AGENT]! >>> 0,
-    batchId: i32[base + S_BATCH]! >>> 0,
-    writerThreadId: i32[base + S_THREAD]! >>> 0,
-    pid: i32[base + S_PID]! >>> 0,
-    timestamp: f64[f + F_TIMESTAMP]!,
-    durationMs: f64[f + F_DURATION]!,
-    detailMs: f64[f + F_DETAIL]!,
-  };
+  if (seq !== (ticket | 0) || reserved !== 0 || stage === undefined) return false;
+  if (sum !== hash(ticket, agent, batch, kind, thread, pid, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!)) return false;
+  out.stage = stage;
+  out.ok = ((kind >>> 8) & 0xff) === 1;
+  out.errorCode = (kind >>> 16) & 0xffff;
+  out.agentId = agent >>> 0;
+  out.batchId = batch >>> 0;
+  out.writerThreadId = thread >>> 0;
+  out.pid = pid >>> 0;
+  out.timestamp = timestamp;
+  out.durationMs = durationMs;
+  out.detailMs = detailMs;
+  return true;
+}
+
+/**
+ * FNV-style 32-bit hash of the ticket and slot words 3..13, in four independent chains merged at
+ * the end: one chain is an 11-step dependency paid on both sides of every record; four let the
+ * CPU overlap them. Each step, `h = imul(h ^ word, P); h ^= h >>> 15`, is a bijection of `h` for
+ * a fixed word and of the word for a fixed `h`, so a change to any one word (any single flipped
+ * bit) always changes the result. The steps are written out, and `imul` is a module constant:
+ * as calls to a step function, or with `Math.imul` spelled out, the bytecode was too big for V8
+ * to inline into write() and drain(), and a call per record cost 4 ns on each side.
+ */
+function hash(ticket: number, w3: number, w4: number, w5: number, w6: number, w7: number, w8: number, w9: number, w10: number, w11: number, w12: number, w13: number): number {
+  let a = imul(0x811c9dc5 ^ ticket ^ w3, P);
+  let b = imul(0x01000193 ^ w4, P);
+  let c = imul(0x9e3779b9 ^ w5, P);
+  let d = imul(0x85ebca6b ^ w6, P);
+  a = imul(a ^ (a >>> 15) ^ w7, P);
+  b = imul(b ^ (b >>> 15) ^ w8, P);
+  c = imul(c ^ (c >>> 15) ^ w9, P);
+  d = imul(d ^ (d >>> 15) ^ w10, P);
+  a = imul(a ^ (a >>> 15) ^ w11, P);
+  b = imul(b ^ (b >>> 15) ^ w12, P);
+  c = imul(c ^ (c >>> 15) ^ w13, P);
+  a = imul(a ^ (a >>> 15) ^ b ^ (b >>> 15), P);
+  c = imul(c ^ (c >>> 15) ^ d ^ (d >>> 15), P);
+  a = imul(a ^ (a >>> 15) ^ c ^ (c >>> 15), P);
+  return a ^ (a >>> 15);
 }

@@ -97,8 +97,8 @@ interface RunResult {
  * writes, yielding to the event loop with setImmediate, until every writer is
  * done, then drains once more.
  */
-async function run(opts: { capacity: number; workers: number; perWorker: number; mainCount: number; seed: number; startCursor?: number }): Promise<RunResult> {
-  const ring = MetricsRing.create({ capacity: opts.capacity, startCursor: opts.startCursor ?? 0 });
+async function run(opts: { capacity: number; lanes?: number; workers: number; perWorker: number; mainCount: number; seed: number; startCursor?: number }): Promise<RunResult> {
+  const ring = MetricsRing.create({ capacity: opts.capacity, ...(opts.lanes === undefined ? {} : { lanes: opts.lanes }), startCursor: opts.startCursor ?? 0 });
   const gate = new SharedArrayBuffer(4);
   const verifier = new Verifier(opts.seed, opts.workers + 1);
   const workers = Array.from({ length: opts.workers }, (_, i) => {
@@ -155,15 +155,18 @@ function expectedTotals(seed: number, counts: readonly number[]): Totals {
 
 describe('MetricsRing across worker_threads', () => {
   it.each([
-    { capacity: 64, workers: 3, seed: SEED },
-    { capacity: 64, workers: 3, seed: SEED + 100 },
-    { capacity: 4, workers: 2, seed: SEED + 200 },
+    { capacity: 64, lanes: 8, workers: 3, seed: SEED },
+    { capacity: 64, lanes: 8, workers: 3, seed: SEED + 100 },
+    { capacity: 4, lanes: 8, workers: 2, seed: SEED + 200 },
+    // More writers than lanes: two workers and the main thread share the locked lane.
+    { capacity: 64, lanes: 1, workers: 3, seed: SEED + 300 },
+    { capacity: 4, lanes: 0, workers: 2, seed: SEED + 400 },
   ])(
-    'small capacity ($capacity), $workers writer workers + main, seed $seed: every record read is right, read + dropped === written',
-    async ({ capacity, workers, seed }) => {
+    'small capacity ($capacity), $lanes lanes, $workers writer workers + main, seed $seed: every record read is right, read + dropped === written',
+    async ({ capacity, lanes, workers, seed }) => {
       const perWorker = 100_000;
       const mainCount = 40_000;
-      const { ring, verifier, written, drainsDuringWrites } = await run({ capacity, workers, perWorker, mainCount, seed });
+      const { ring, verifier, written, drainsDuringWrites } = await run({ capacity, lanes, workers, perWorker, mainCount, seed });
       expect(verifier.errors.slice(0, 5)).toEqual([]);
       const c = ring.counters();
       expect(c.written).toBe(written);
@@ -205,4 +208,64 @@ describe('MetricsRing across worker_threads', () => {
     expect(c.totals).toEqual(expectedTotals(seed, [mainCount, perWorker, perWorker]));
     expect(drainsDuringWrites).toBeGreaterThan(0);
   }, 30_000);
+
+  it('writers terminated while writing keep their lanes; their replacements write to the shared lane; every committed record is read', async () => {
+    const capacity = 1 << 16;
+    const lanes = 3;
+    const seed = SEED + 2;
+    const ring = MetricsRing.create({ capacity, lanes });
+    const h = new Int32Array(ring.buffer);
+    // Layout, restated from ring.ts: lane l's header at byte 64 + l * (192 + 64 * capacity); owner word 0, totals words 16..21.
+    const laneWord = (lane: number) => (64 + lane * (192 + 64 * capacity)) / 4;
+    const laneHead = (lane: number) => [0, 1, 2, 3, 4, 5].reduce((sum, k) => sum + Atomics.load(h, laneWord(lane) + 16 + k), 0);
+    const verifier = new Verifier(seed, 6);
+
+    const start = async (writers: number[], count: number, linger: boolean): Promise<{ workers: Worker[]; exited: Promise<unknown>[] }> => {
+      const gate = new SharedArrayBuffer(4);
+      const workers = writers.map((writer) => tsWorker(WRITER_URL, { buffer: ring.buffer, gate, writer, count, seed, linger } satisfies RingWriterData));
+      const exited = workers.map((w) => once(w, 'exit'));
+      await Promise.all(workers.map((w) => once(w, 'message')));
+      Atomics.store(new Int32Array(gate), 0, 1);
+      Atomics.notify(new Int32Array(gate), 0);
+      return { workers, exited };
+    };
+
+    // Three workers, one lane each, killed once each has committed a few thousand of its 50,000 records.
+    const first = await start([1, 2, 3], 50_000, true);
+    const threadIds = first.workers.map((w) => w.threadId); // -1 once a worker has stopped
+    while ([0, 1, 2].some((lane) => laneHead(lane) < 3000)) ring.drain(verifier.check);
+    await Promise.all(first.workers.map((w) => w.terminate()));
+    await Promise.all(first.exited);
+    expect([0, 1, 2].map((lane) => h[laneWord(lane)]! - 1).sort()).toEqual([...threadIds].sort());
+
+    // Their replacements find no free lane: they and the main thread share the locked one.
+    const second = await start([4, 5], 20_000, false);
+    const main = recordStream(seed, 0);
+    let exited = 0;
+    for (const e of second.exited) void e.then(() => exited++);
+    for (let i = 0; i < 5_000 || exited < 2; i++) {
+      if (i < 5_000) ring.write(main.next().value);
+      if (i % 64 === 0) {
+        ring.drain(verifier.check);
+        await tick();
+      }
+    }
+    ring.drain(verifier.check);
+
+    expect(verifier.errors.slice(0, 5)).toEqual([]);
+    const c = ring.counters();
+    // Nothing was lapped, so nothing may be lost: every committed record of the dead writers was read.
+    expect(c).toMatchObject({ dropped: 0, invalid: 0, pending: 0 });
+    expect(c.read).toBe(c.written);
+    expect(verifier.read).toBe(c.read);
+    threadIds.forEach((id, i) => {
+      const lane = [0, 1, 2].find((l) => h[laneWord(l)] === id + 1)!;
+      const committed = laneHead(lane);
+      // A prefix of its stream, none missing: what it had committed when it died.
+      expect(verifier.perWriter.get(i + 1)).toBe(committed);
+      expect(verifier.lastSeq.get(i + 1)).toBe(committed - 1);
+    });
+    expect([verifier.perWriter.get(4), verifier.perWriter.get(5), verifier.perWriter.get(0)]).toEqual([20_000, 20_000, 5_000]);
+    expect(c.totals).toEqual(verifier.totals);
+  }, 60_000);
 });
