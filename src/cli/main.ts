@@ -2,6 +2,7 @@
  * The `spawnpool` command. Exit codes: 0 success, 1 agents failed (below
  * --min-success), 2 bad input (usage, agents file, options).
  */
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, HistoryError } from '../errors.ts';
 import { cleanupCommand } from './cleanup.ts';
@@ -22,7 +23,7 @@ Commands:
   status --redis URL --queue NAME
                       the queue's waiting / active / completed / failed runs, per host
 
-Run "spawnpool <command> --help" for a command's options.
+Run "spawnpool <command> --help" for a command's options; "spawnpool --version" (-V) for the version.
 
 ${RUN_USAGE}`;
 
@@ -40,6 +41,10 @@ const COMMANDS: Record<string, Command> = {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`spawnpool ${version()}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return name === undefined ? 2 : 0;
@@ -57,6 +62,19 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw error;
+  }
+}
+
+/** This spawnpool's version: from its package.json, found from here up (src/cli/ from source, dist/src/cli/ built). */
+function version(): string {
+  for (let dir = new URL('.', import.meta.url); ; dir = new URL('..', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'spawnpool' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not here: one folder up
+    }
+    if (dir.pathname === '/') return 'unknown';
   }
 }
 

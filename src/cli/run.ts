@@ -13,6 +13,8 @@ import { loadAgentsFile } from '../spec/load.ts';
 import { preflightAgents } from '../spec/preflight.ts';
 import { failureLines, OUTPUT_MODES, outputPrinter, type OutputMode } from './agent-output.ts';
 import { ms, pct, table } from './format.ts';
+import { HARNESS_OPTIONS, HARNESS_USAGE, harnessFlagsGiven } from './harness-flags.ts';
+import { harnessRunCommand } from './harness-run.ts';
 import { startProgress } from './progress.ts';
 import { startTelemetry, telemetrySpawnerOptions, TELEMETRY_OPTIONS, TELEMETRY_USAGE, type Telemetry } from './telemetry.ts';
 import { intFlag, UsageError } from './usage-error.ts';
@@ -36,7 +38,8 @@ Options:
   --results DIR      one folder per agent: DIR/<agent>/{stdout,stderr,prompt.txt,result.json}
   --json             print one JSON object { runId, options, batch, agents, window } instead of tables
 ${TELEMETRY_USAGE}
-  -h, --help         show this help`;
+  -h, --help         show this help
+${HARNESS_USAGE}`;
 
 /** One agent as the CLI reports it: spawn outcome and result together. */
 export interface AgentReport {
@@ -81,6 +84,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       results: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       ...TELEMETRY_OPTIONS,
+      ...HARNESS_OPTIONS,
     },
   });
   if (values.help) {
@@ -97,6 +101,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw new UsageError(`Expected --launcher to be direct, helper or auto, got "${launcher}"`);
   }
   if (helpers !== undefined && launcher === 'direct') throw new UsageError('--helpers applies to --launcher helper or auto, not direct');
+  // --tasks, --retries, --halt, --run-name...: every agent once per task, through the harness.
+  if (harnessFlagsGiven(values)) return harnessRunCommand({ file: positionals[0]!, values, concurrency, workers, ringCapacity, launcher, helpers });
 
   const loaded = await loadAgentsFile(positionals[0]!);
   // The files the agents name and their argument sizes, checked before any worker or agent starts: bad input starts nothing.

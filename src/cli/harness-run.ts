@@ -1,0 +1,237 @@
+/**
+ * `spawnpool run <agents.json>` with harness flags (see harness-flags.ts):
+ * every agent once per task, through runHarness(). Progress on a TTY, then
+ * per-agent counts, per-stage figures, the failures and one summary line;
+ * or one JSON object with --json. Ctrl-C stops starting, kills the running
+ * agents, records what happened and exits 130.
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { SpawnOutcome } from '../batch/types.ts';
+import { ConfigError } from '../errors.ts';
+import { dryRunHarness, type DryRun } from '../harness/dry-run.ts';
+import { runHarness } from '../harness/harness.ts';
+import { harnessRuns } from '../harness/runs.ts';
+import type { AttemptOutcome, HarnessSummary, StageStats } from '../harness/types.ts';
+import type { LauncherChoice } from '../launch/select-launcher.ts';
+import { latencyStats } from '../metrics/stats.ts';
+import { Spawner } from '../spawner.ts';
+import { resolveAgentsFile } from '../spec/resolve.ts';
+import { loadTasks } from '../tasks/load-tasks.ts';
+import { failureLines, OUTPUT_MODES, outputPrinter, type OutputMode } from './agent-output.ts';
+import { ms, table } from './format.ts';
+import { parseHarnessFlags, type HarnessFlagValues } from './harness-flags.ts';
+import { duration, startHarnessProgress, summaryLine } from './harness-progress.ts';
+import { dbPath } from './history-flags.ts';
+import { startTelemetry, telemetrySpawnerOptions, type Telemetry, type TelemetryFlags } from './telemetry.ts';
+import { intFlag, UsageError } from './usage-error.ts';
+
+/** What run.ts has parsed and checked already. */
+export interface HarnessRunInput {
+  file: string;
+  values: HarnessFlagValues &
+    TelemetryFlags & { sequential?: boolean | undefined; 'min-success'?: string | undefined; root?: string | undefined; json?: boolean | undefined; output?: string | undefined; results?: string | undefined };
+  concurrency: number | undefined;
+  workers: number | undefined;
+  ringCapacity: number | undefined;
+  launcher: string | undefined;
+  helpers: number | undefined;
+}
+
+/** Failures shown in full; the rest are counted (all of them are in --json and in the history). */
+const FAILURES_SHOWN = 20;
+
+export async function harnessRunCommand(input: HarnessRunInput): Promise<number> {
+  const { values, file } = input;
+  const flags = parseHarnessFlags(values);
+  if (values.sequential) throw new UsageError('--sequential does not go with the harness flags (--tasks, --retries, ...): use --concurrency 1');
+  if (values['no-db'] && flags.options.runName !== undefined) throw new UsageError('--run-name records the run in the history database: it does not go with --no-db');
+  const json = values.json === true;
+  const output = outputMode(values.output, json);
+
+  const agentsFile = await readAgentsFile(file);
+  const baseDir = path.dirname(path.resolve(file));
+  // The agents file as a whole first (unknown top-level fields, bad agents), named once, not once per task.
+  resolveAgentsFile(agentsFile, { baseDir, file });
+  const tasks = flags.tasksFile === undefined ? undefined : await loadTasks(flags.tasksFile);
+  const runs = harnessRuns(agentsFile, tasks, { baseDir, file });
+  const root = path.resolve(values.root ?? baseDir);
+  const minSuccess = intFlag('min-success', values['min-success'], 0, runs.length);
+  const historyPath = values['no-db'] ? undefined : dbPath(values.db);
+
+  if (flags.dryRun) {
+    const plan = await dryRunHarness(runs, { root, ...flags.options, ...(historyPath === undefined ? {} : { historyPath }) });
+    process.stdout.write(json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan, flags.options.runName, agentsFile.agents.length, tasks?.length)}\n`);
+    return 0;
+  }
+
+  const spawner = new Spawner({
+    ...telemetrySpawnerOptions(values),
+    root,
+    ...(input.workers === undefined ? {} : { workers: input.workers }),
+    ...(input.ringCapacity === undefined ? {} : { ringCapacity: input.ringCapacity }),
+    ...(input.launcher === undefined ? {} : { launcher: input.launcher as LauncherChoice }),
+    ...(input.helpers === undefined ? {} : { helpers: input.helpers }),
+  });
+  // Ctrl-C / SIGTERM: start nothing more, kill the running agents' trees, record it all, exit 128 + the signal.
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy !== undefined) {
+      process.stderr.write(`spawnpool: ${signal} again: still stopping (killing agent trees, writing the history)\n`);
+      return;
+    }
+    stoppedBy = signal;
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let telemetry: Telemetry | undefined;
+  try {
+    telemetry = await startTelemetry(spawner, values, stop.signal);
+    await spawner.ready;
+    const names = runs.map((r) => r.name);
+    const printer = outputPrinter(output, names);
+    const printing = new Set<Promise<void>>();
+    const follow = (outcome: SpawnOutcome) => {
+      const p = printer.follow(outcome);
+      printing.add(p);
+      void p.finally(() => printing.delete(p));
+    };
+    const resultsDir = values.results === undefined ? undefined : path.resolve(values.results);
+    const options = {
+      ...flags.options,
+      ...(input.concurrency === undefined ? {} : { concurrency: input.concurrency }),
+      ...(minSuccess === undefined ? {} : { minSuccess }),
+      ...(resultsDir === undefined ? {} : { resultsDir }),
+      stream: output === 'tag',
+      ...(output === 'none' ? {} : { onSpawn: follow }),
+      signal: stop.signal,
+    };
+    const harness = await runHarness(spawner, runs, options);
+    const progress = startHarnessProgress(() => harness.progress, !json);
+    const agents = new AgentTally();
+    const failures: AttemptOutcome[] = [];
+    let moreFailures = 0;
+    for await (const attempt of harness) {
+      agents.add(attempt);
+      if (!attempt.ok && attempt.next === 'done') {
+        if (failures.length < FAILURES_SHOWN) failures.push(attempt);
+        else moreFailures++;
+      }
+      progress.update();
+    }
+    const summary = await harness.summary;
+    progress.stop();
+    await Promise.all(printing);
+    const { signal: _signal, onSpawn: _onSpawn, ...shown } = options;
+    if (json) {
+      const body = { runId: spawner.metrics.runId, options: { ...shown, concurrency: input.concurrency ?? os.availableParallelism(), output }, summary: { ...summary, error: summary.error && { code: summary.error.code, message: summary.error.message } }, agents: agents.rows(), window: spawner.metrics.snapshot() };
+      process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${renderSummary(summary, agents, failures, moreFailures)}\n`);
+      process.stderr.write(`${summaryLine(summary)}\n`);
+    }
+    if (stoppedBy !== undefined) return 128 + os.constants.signals[stoppedBy];
+    if (summary.error !== undefined) return 1;
+    if (summary.halted?.by === 'success') return 0;
+    return summary.ok ? 0 : 1;
+  } finally {
+    try {
+      await spawner.close();
+    } finally {
+      await telemetry?.close();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+}
+
+/** Per-agent counts and figures, gathered as attempts end (a run's last attempt decides its outcome). */
+class AgentTally {
+  readonly #by = new Map<string, { runs: Set<string>; succeeded: number; failed: number; attempts: number; spawn: number[]; run: number[] }>();
+
+  add(a: AttemptOutcome): void {
+    let t = this.#by.get(a.agent);
+    if (t === undefined) this.#by.set(a.agent, (t = { runs: new Set(), succeeded: 0, failed: 0, attempts: 0, spawn: [], run: [] }));
+    t.runs.add(a.run);
+    t.attempts++;
+    if (a.next === 'done') {
+      if (a.ok) t.succeeded++;
+      else t.failed++;
+    }
+    if (a.pid !== undefined) {
+      t.spawn.push(a.timings.spawnMs);
+      t.run.push(a.durationMs);
+    }
+  }
+
+  rows() {
+    return [...this.#by].map(([agent, t]) => ({ agent, runs: t.runs.size, succeeded: t.succeeded, failed: t.failed, attempts: t.attempts, spawn: latencyStats(t.spawn), run: latencyStats(t.run) }));
+  }
+}
+
+function renderSummary(s: HarnessSummary, agents: AgentTally, failures: AttemptOutcome[], more: number): string {
+  const rows = agents.rows().map((a) => [a.agent, String(a.runs), String(a.succeeded), String(a.failed), String(a.attempts), ms(a.spawn.p50Ms), ms(a.spawn.p95Ms), ms(a.run.p50Ms), ms(a.run.p95Ms)]);
+  const lines = [
+    rows.length === 0 ? 'no attempts' : table(['agent', 'runs', 'succeeded', 'failed', 'attempts', 'spawn p50', 'spawn p95', 'run p50', 'run p95'], rows),
+    '',
+    `stages, ms (p50 / p95 over the attempts that reached them): ${stageLine(s.stages)}`,
+  ];
+  if (s.halted !== undefined) lines.push(`halted (${s.halted.when}, by ${s.halted.by}): ${s.halted.reason}`);
+  if (s.error !== undefined) lines.push(`stopped by an error: [${s.error.code}] ${s.error.message}`);
+  if (failures.length > 0) {
+    lines.push('', 'failures:');
+    for (const f of failures) lines.push(...failureLines(f.result, f.error?.code, `${f.error?.message ?? f.stage} (attempt ${f.attempt})`));
+    if (more > 0) lines.push(`  ... and ${more} more (all of them: --json, or the history)`);
+  }
+  return lines.join('\n');
+}
+
+function stageLine(st: StageStats): string {
+  return (Object.keys(st) as (keyof StageStats)[]).map((k) => `${k} ${ms(st[k].p50Ms)} / ${ms(st[k].p95Ms)}`).join('  ');
+}
+
+function renderPlan(plan: DryRun, runName: string | undefined, agents: number, tasks: number | undefined): string {
+  const head = `dry run: ${agents} agent${agents === 1 ? '' : 's'}${tasks === undefined ? '' : ` x ${tasks} task${tasks === 1 ? '' : 's'}`} = ${plan.total} run${plan.total === 1 ? '' : 's'}; ${plan.toRun} to run${plan.skipped > 0 ? `, ${plan.skipped} skipped (already in run "${runName}")` : ''}; nothing was spawned`;
+  const lines = [head, `prompts to send: ${plan.promptBytes} bytes, ${plan.promptTokens} tokens in all`, ''];
+  for (const r of plan.runs) {
+    if (r.skip !== undefined) {
+      lines.push(`${r.name}: skipped (${r.skip} before)`);
+      continue;
+    }
+    const prompt = r.prompt === undefined ? 'no prompt' : `prompt ${r.prompt.bytes} B, ${r.prompt.tokens} tokens${r.prompt.truncated ? ' (context cut to maxTokens)' : ''} via ${r.promptVia}`;
+    const extra = [r.cwd === undefined ? undefined : `cwd ${r.cwd}`, r.timeoutMs === undefined ? undefined : `timeout ${duration(r.timeoutMs)}`, r.buildError === undefined ? undefined : `would fail to build: ${r.buildError}`].filter((x) => x !== undefined);
+    lines.push(`${r.name}: ${r.commandLine}  [${[prompt, ...extra].join('; ')}]`);
+  }
+  return lines.join('\n');
+}
+
+async function readAgentsFile(file: string): Promise<{ defaults?: unknown; agents: unknown[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new ConfigError(`${file}: cannot read the agents file: ${reason}`, { file, cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`, { file, cause: error });
+  }
+  const o = json as { defaults?: unknown; agents?: unknown };
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || !Array.isArray(o.agents)) {
+    throw new ConfigError(`${file}: expected an object { "defaults"?: {...}, "agents": [...] }`, { file });
+  }
+  return json as { defaults?: unknown; agents: unknown[] };
+}
+
+function outputMode(flag: string | undefined, json: boolean): OutputMode {
+  if (flag === undefined) return json ? 'none' : 'group';
+  if (!(OUTPUT_MODES as readonly string[]).includes(flag)) throw new UsageError(`Expected --output to be tag, group or none, got "${flag}"`);
+  if (json && flag !== 'none') throw new UsageError(`--output ${flag} prints the agents' output on stdout, which --json keeps for its JSON: leave --output out`);
+  return flag as OutputMode;
+}
