@@ -1,7 +1,8 @@
 /**
- * `spawnpool cleanup --older-than 30d [--vacuum]`: deletes old batches from
- * the history database in bounded chunks, checks the file and reports what
- * it removed and reclaimed. Exit code 1 if the integrity check finds damage.
+ * `spawnpool cleanup --older-than 30d [--vacuum]`: checks the history
+ * database, then deletes old batches with their agent runs in bounded
+ * chunks and reports what it removed and reclaimed. A damaged file is left
+ * untouched: exit code 1, the damage listed.
  */
 import { parseArgs } from 'node:util';
 import type { CleanupReport } from '../history/types.ts';
@@ -36,7 +37,8 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"\n\n${CLEANUP_USAGE}`);
   if (values['older-than'] === undefined) throw new UsageError(`Expected --older-than, e.g. --older-than 30d\n\n${CLEANUP_USAGE}`);
-  const history = History.open({ path: dbPath(values.db), mustExist: true });
+  // An older schema is migrated only once the integrity check has passed: a damaged file gets no write at all.
+  const history = History.openForCleanup({ path: dbPath(values.db), mustExist: true });
   let report: CleanupReport;
   try {
     report = await history.cleanup({ olderThan: values['older-than'], vacuum: values.vacuum });
@@ -49,7 +51,14 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
 }
 
 function render(file: string, r: CleanupReport, olderThan: string): string {
-  const integrity = r.integrity === 'ok' || r.integrity === 'skipped' ? r.integrity : `FAILED\n  ${r.integrity.join('\n  ')}`;
+  if (Array.isArray(r.integrity)) {
+    return [
+      `${file}: integrity_check FAILED, nothing was removed (the file is left as it was):`,
+      ...r.integrity.map((line) => `  ${line}`),
+      'Copy what can be read out of it (sqlite3 FILE .recover), or move it aside: spawnpool neither repairs nor replaces it.',
+    ].join('\n');
+  }
+  const integrity = r.integrity;
   const size = `size ${bytes(r.bytesBefore)} -> ${bytes(r.bytesAfter)}: ${bytes(r.bytesReclaimed)} reclaimed`;
   const free = r.vacuumed || r.freeBytes === 0 ? '' : `; ${bytes(r.freeBytes)} free inside the file for new rows (--vacuum gives it back to the disk)`;
   return [

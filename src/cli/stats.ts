@@ -41,7 +41,8 @@ export async function statsCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"\n\n${STATS_USAGE}`);
   const since = values.since === undefined ? undefined : Date.now() - parseDuration(values.since, '--since');
-  const history = History.open({ path: dbPath(values.db), mustExist: true });
+  // Read-only, creating no file: stats may be run by a user who can only read the owner's database.
+  const history = History.open({ path: dbPath(values.db), readonly: true });
   let stats: HistoryStats;
   try {
     stats = history.stats({ since, agent: values.agent });

@@ -1,93 +1,223 @@
 /**
- * The instruments spawnpool exports, defined once so that Prometheus and
- * OpenTelemetry report the same observations, each under its own naming
- * rules (`spawnpool_spawn_duration_seconds` / `spawnpool.spawn.duration`).
- * Also the one mapping from a ring record to those observations.
+ * The instruments spawnpool exports, defined once so that prom-client and
+ * OpenTelemetry report the same observations under the same Prometheus
+ * names, and the one mapping from a ring record to those observations.
+ *
+ * Series are bounded: every label takes a value from a fixed, documented set
+ * (`outcome`, `stage`, `error_type`), unless per-agent labels are switched on
+ * (`agentLabels`), which adds `agent` to the per-outcome counters and the
+ * histograms. OpenTelemetry names follow the semantic conventions (dotted,
+ * the unit in `unit`, never in the name; failures carry `error.type`); the
+ * name plus the unit suffix the Prometheus compatibility spec adds is the
+ * prom-client name (`spawnpool.spawn.duration` + `s` = `spawnpool_spawn_duration_seconds`).
  */
 import type { ErrorCode } from '../errors.ts';
 import type { NamedRecord } from '../metrics/spawner-metrics.ts';
 
-/** Spawns take milliseconds to a few seconds (a slow `ready` line). Seconds. */
-export const SPAWN_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Queue wait, prompt build and launch: sub-millisecond to a few seconds. Seconds. */
-export const STEP_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-/** Agents run from milliseconds (a failing command) to an hour. Seconds. */
-export const RUN_BUCKETS: readonly number[] = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
+/**
+ * Renard preferred numbers (ISO 3): R40 steps by at most 7.1%, R20 by 12.5%, R5 by 60%.
+ * Mantissas in [1, 10), rounded as the standard rounds them.
+ */
+const R40 = [1, 1.06, 1.12, 1.18, 1.25, 1.32, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.12, 2.24, 2.36, 2.5, 2.65, 2.8, 3, 3.15, 3.35, 3.55, 3.75, 4, 4.25, 4.5, 4.75, 5, 5.3, 5.6, 6, 6.3, 6.7, 7.1, 7.5, 8, 8.5, 9, 9.5];
+const R20 = [1, 1.12, 1.25, 1.4, 1.6, 1.8, 2, 2.24, 2.5, 2.8, 3.15, 3.55, 4, 4.5, 5, 5.6, 6.3, 7.1, 8, 9];
+const R5 = [1, 1.6, 2.5, 4, 6.3];
 
-export type HistogramKey = 'spawn' | 'queue' | 'build' | 'launch' | 'run';
-
-export interface HistogramDef {
-  key: HistogramKey;
-  /** Prometheus name: base unit (seconds) as suffix. */
-  prometheus: string;
-  /** OpenTelemetry name: dotted, unit given separately. */
-  otel: string;
-  help: string;
-  buckets: readonly number[];
+/** Every number of `series` from `from` to `to` inclusive (seconds). */
+function preferred(series: readonly number[], from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let exponent = Math.floor(Math.log10(from)); 10 ** exponent <= to; exponent++) {
+    for (const mantissa of series) {
+      const value = Number((mantissa * 10 ** exponent).toPrecision(3));
+      if (value >= from && value <= to) out.push(value);
+    }
+  }
+  return out;
 }
 
-/** Histograms, labelled `agent` and `outcome` ("ok" | "failed"). */
+/**
+ * Spawn latency, seconds. R40 from 5 ms to 2 s (adjacent bounds at most 7.1%
+ * apart, so `histogram_quantile`'s answer is within 7.1% of the observation
+ * at the quantile's rank), R20 to 5 s (12.5%) for a loaded machine, then coarse.
+ */
+export const SPAWN_BUCKETS: readonly number[] = [0.001, 0.0025, ...preferred(R40, 0.005, 2), ...preferred(R20, 2.24, 5), 6.3, 8, 10, 15, 20, 30];
+/** Queue wait: nothing to minutes (a long batch under a small `concurrency`). R5, 0.1 ms to 630 s. */
+export const QUEUE_BUCKETS: readonly number[] = preferred(R5, 0.0001, 630);
+/** Prompt build on a worker: sub-millisecond to the 60 s build timeout. R5, 0.1 ms to 63 s. */
+export const BUILD_BUCKETS: readonly number[] = preferred(R5, 0.0001, 63);
+/** Agent run time: a failing command's milliseconds to an hour. R5, 10 ms to 1 h. */
+export const RUN_BUCKETS: readonly number[] = [...preferred(R5, 0.01, 2500), 4000];
+
+export type HistogramKey = 'spawn' | 'queue' | 'build' | 'run';
+export type Outcome = 'ok' | 'failed';
+export const OUTCOMES: readonly Outcome[] = ['ok', 'failed'];
+
+interface Named {
+  /** prom-client name (counters with `_total`). */
+  prometheus: string;
+  /** OpenTelemetry name. */
+  otel: string;
+  /** UCUM unit (`s`), or an annotation in braces for counts. */
+  unit: string;
+  help: string;
+}
+
+export interface HistogramDef extends Named {
+  key: HistogramKey;
+  buckets: readonly number[];
+  /** Whether the histogram is split by `outcome`. */
+  byOutcome: boolean;
+}
+
+/** Histograms in seconds. Labels: `outcome` where `byOutcome`, plus `agent` with per-agent labels. */
 export const HISTOGRAMS: readonly HistogramDef[] = [
-  { key: 'spawn', prometheus: 'spawnpool_spawn_duration_seconds', otel: 'spawnpool.spawn.duration', help: 'Spawn latency: batch start to the agent counting as spawned (queue wait + build + launch).', buckets: SPAWN_BUCKETS },
-  { key: 'queue', prometheus: 'spawnpool_queue_wait_seconds', otel: 'spawnpool.queue.wait', help: 'Batch start to the prompt build starting on a worker thread.', buckets: STEP_BUCKETS },
-  { key: 'build', prometheus: 'spawnpool_build_duration_seconds', otel: 'spawnpool.build.duration', help: 'Prompt build time on a worker thread.', buckets: STEP_BUCKETS },
-  { key: 'launch', prometheus: 'spawnpool_launch_duration_seconds', otel: 'spawnpool.launch.duration', help: 'Prompt back on the main thread to the agent counting as spawned.', buckets: STEP_BUCKETS },
-  { key: 'run', prometheus: 'spawnpool_run_duration_seconds', otel: 'spawnpool.run.duration', help: 'Agent run time: spawned to exit.', buckets: RUN_BUCKETS },
+  {
+    key: 'spawn', prometheus: 'spawnpool_spawn_duration_seconds', otel: 'spawnpool.spawn.duration', unit: 's', buckets: SPAWN_BUCKETS, byOutcome: true,
+    help: 'Spawn latency: the prompt build starting to the agent counting as spawned (or its spawn failing). Queue wait is not included: see spawnpool_queue_wait_seconds.',
+  },
+  {
+    key: 'queue', prometheus: 'spawnpool_queue_wait_seconds', otel: 'spawnpool.queue.wait', unit: 's', buckets: QUEUE_BUCKETS, byOutcome: false,
+    help: 'Queue wait: the batch start to the agent\'s prompt build starting (the concurrency limit and the worker pool), for every agent.',
+  },
+  {
+    key: 'build', prometheus: 'spawnpool_build_duration_seconds', otel: 'spawnpool.build.duration', unit: 's', buckets: BUILD_BUCKETS, byOutcome: true,
+    help: 'Prompt build time on a worker thread (agents with a prompt).',
+  },
+  {
+    key: 'run', prometheus: 'spawnpool_run_duration_seconds', otel: 'spawnpool.run.duration', unit: 's', buckets: RUN_BUCKETS, byOutcome: true,
+    help: 'Agent run time: spawned to exit. outcome ok: exited with code 0.',
+  },
 ];
 
-export const SPAWNS = {
-  prometheus: 'spawnpool_spawns_total',
-  otel: 'spawnpool.spawns',
-  help: 'Agent outcomes by stage: build (prompt built), spawn (agent spawned), run (agent exited with code 0).',
-} as const;
+export type CounterKey = 'builds' | 'spawns' | 'runs';
 
-export const ERRORS = {
-  prometheus: 'spawnpool_errors_total',
-  otel: 'spawnpool.errors',
-  help: 'Failed stages by error code.',
-} as const;
+export interface CounterDef extends Named {
+  key: CounterKey;
+}
 
-export const RING_WRITTEN = {
-  prometheus: 'spawnpool_ring_records_written_total',
-  otel: 'spawnpool.ring.records.written',
+/** One counter per meaning, each labelled `outcome` (plus `agent` with per-agent labels). */
+export const COUNTERS: readonly CounterDef[] = [
+  {
+    key: 'builds', prometheus: 'spawnpool_builds_total', otel: 'spawnpool.builds', unit: '{build}',
+    help: 'Prompt builds on a worker thread (agents with a prompt), by outcome: ok = built, failed = the build failed.',
+  },
+  {
+    key: 'spawns', prometheus: 'spawnpool_spawns_total', otel: 'spawnpool.spawns', unit: '{agent}',
+    help: 'Agents whose spawn is known, one per agent, by outcome: ok = spawned (its process exists, or printed its ready line); failed = never spawned (its prompt build failed, it could not be started or never became ready, or it was stopped first).',
+  },
+  {
+    key: 'runs', prometheus: 'spawnpool_runs_total', otel: 'spawnpool.runs', unit: '{agent}',
+    help: 'Spawned agents that exited, one per spawned agent, by outcome: ok = exited with code 0; failed = non-zero exit, killed by a signal, past its timeout, or stopped.',
+  },
+];
+
+export const ERRORS: Named = {
+  prometheus: 'spawnpool_errors_total', otel: 'spawnpool.errors', unit: '{agent}',
+  help: 'Failed agents, one per failed agent, by the stage that failed (build, spawn, run, timeout, aborted) and error code (error_type).',
+};
+
+export const BATCHES: Named = {
+  prometheus: 'spawnpool_batches_total', otel: 'spawnpool.batches', unit: '{batch}',
+  help: 'Batches started (spawnBatch calls).',
+};
+
+export const RING_WRITTEN: Named = {
+  prometheus: 'spawnpool_ring_records_written_total', otel: 'spawnpool.ring.records.written', unit: '{record}',
   help: 'Metric records written to the ring by every thread.',
-} as const;
+};
 
-export const RING_DROPPED = {
-  prometheus: 'spawnpool_ring_records_dropped_total',
-  otel: 'spawnpool.ring.records.dropped',
-  help: 'Metric records lost: overwritten before they were read, or torn.',
-} as const;
+export const RING_DROPPED: Named = {
+  prometheus: 'spawnpool_ring_records_dropped_total', otel: 'spawnpool.ring.records.dropped', unit: '{record}',
+  help: 'Metric records lost: overwritten before they were read, or torn. Every figure above misses what they said.',
+};
 
-export type Outcome = 'ok' | 'failed';
-/** Stage label values. A ring `exit` record is the `run` stage. */
-export type ExportStage = 'build' | 'spawn' | 'run';
+export type AgentGaugeKey = 'running' | 'pending';
+
+/** Agents now, read from the ring's exact totals at scrape time. */
+export const AGENT_GAUGES: readonly (Named & { key: AgentGaugeKey })[] = [
+  { key: 'running', prometheus: 'spawnpool_agents_running', otel: 'spawnpool.agents.running', unit: '{agent}', help: 'Agents spawned and not exited yet.' },
+  { key: 'pending', prometheus: 'spawnpool_agents_pending', otel: 'spawnpool.agents.pending', unit: '{agent}', help: 'Agents of started batches whose spawn is not known yet (queued, building or launching).' },
+];
+
+export type LastBatchKey = 'agents' | 'spawned' | 'succeeded' | 'duration' | 'end';
+
+/** The last batch that ended (every agent spawned and exited, or failed): what a Pushgateway or textfile user reads. 0 until one has. */
+export const LAST_BATCH: readonly (Named & { key: LastBatchKey })[] = [
+  { key: 'agents', prometheus: 'spawnpool_last_batch_agents', otel: 'spawnpool.last_batch.agents', unit: '{agent}', help: 'Agents in the last batch that ended.' },
+  { key: 'spawned', prometheus: 'spawnpool_last_batch_spawned', otel: 'spawnpool.last_batch.spawned', unit: '{agent}', help: 'Agents of the last batch that ended that spawned.' },
+  { key: 'succeeded', prometheus: 'spawnpool_last_batch_succeeded', otel: 'spawnpool.last_batch.succeeded', unit: '{agent}', help: 'Agents of the last batch that ended that exited with code 0.' },
+  { key: 'duration', prometheus: 'spawnpool_last_batch_duration_seconds', otel: 'spawnpool.last_batch.duration', unit: 's', help: 'The last batch that ended: its start to its last agent ending.' },
+  { key: 'end', prometheus: 'spawnpool_last_batch_end_timestamp_seconds', otel: 'spawnpool.last_batch.end_timestamp', unit: 's', help: 'When the last batch that ended did, in seconds since the epoch; 0 before any has.' },
+];
+
+export const SPAWNER_INFO: Named = {
+  prometheus: 'spawnpool_spawner_info', otel: 'spawnpool.spawner.info', unit: '1',
+  help: 'Always 1; run_id is the spawner\'s run id, as in the JSON lines and the history (batches.run_id).',
+};
+
+/** The stage an agent failed at, as `errors_total` reports it. */
+export type ErrorStage = 'build' | 'spawn' | 'run' | 'timeout' | 'aborted';
+export type ErrorType = ErrorCode | 'unknown';
+
+/**
+ * The documented error series: created at 0 when the spawner starts. A code
+ * outside this table (a future one) still counts, in a series of its own.
+ */
+export const ERROR_SERIES: Readonly<Record<ErrorStage, readonly ErrorCode[]>> = {
+  build: ['E_BUILD', 'E_BUILD_WORKER', 'E_BUILD_TIMEOUT', 'E_CONTEXT_ESCAPE', 'E_CONTEXT_READ', 'E_TEMPLATE'],
+  spawn: ['E_ENOENT', 'E_EACCES', 'E_CWD', 'E_SPAWN', 'E_ARG_TOO_LONG', 'E_READY', 'E_TIMEOUT', 'E_LAUNCHER'],
+  run: ['E_EXIT', 'E_SIGNAL', 'E_LAUNCHER'],
+  timeout: ['E_TIMEOUT'],
+  aborted: ['E_ABORTED', 'E_CLOSED'],
+};
+
+const BUILD_CODES = new Set<ErrorType>(ERROR_SERIES.build);
+const STOP_CODES = new Set<ErrorType>(ERROR_SERIES.aborted);
 
 /** What one ring record contributes to the exported instruments. */
 export interface RecordObservations {
   agent: string;
-  stage: ExportStage;
+  counter: CounterKey;
   outcome: Outcome;
-  /** Set when the stage failed: the error code, or "unknown" for a wire number this version does not know. */
-  code: ErrorCode | 'unknown' | undefined;
+  /** Set when this record ends a failed agent (a failed build is followed by its failed spawn, which counts). */
+  error: { stage: ErrorStage; type: ErrorType } | undefined;
   /** Seconds per histogram; a histogram absent here is not observed. */
   seconds: Partial<Record<HistogramKey, number>>;
 }
 
-/** Maps a ring record to its observations (see record.ts for what durationMs / detailMs hold per stage). */
+/**
+ * Maps a ring record to its observations. Record meanings (record.ts): BUILD
+ * duration = build time; SPAWN duration = spawn latency from the build start,
+ * detail = queue wait (every agent); EXIT duration = run time. Every agent
+ * has exactly one SPAWN record and, if spawned, one EXIT record, so an agent
+ * ends in one failed SPAWN or one EXIT: the record that counts its error.
+ */
 export function observationsOf(record: NamedRecord): RecordObservations {
   const outcome: Outcome = record.ok ? 'ok' : 'failed';
-  const code: RecordObservations['code'] = record.ok ? undefined : (record.error ?? 'unknown');
-  const base = { agent: record.agent, outcome, code };
+  const type: ErrorType = record.error ?? 'unknown';
+  const base = { agent: record.agent, outcome };
   switch (record.stage) {
     case 'build':
-      return { ...base, stage: 'build', seconds: { build: seconds(record.durationMs), queue: seconds(record.detailMs) } };
+      return { ...base, counter: 'builds', error: undefined, seconds: { build: seconds(record.durationMs) } };
     case 'spawn':
-      // A failed spawn has no launch time (detailMs is 0): observing it would skew the launch histogram.
-      return { ...base, stage: 'spawn', seconds: record.ok ? { spawn: seconds(record.durationMs), launch: seconds(record.detailMs) } : { spawn: seconds(record.durationMs) } };
+      return {
+        ...base,
+        counter: 'spawns',
+        error: record.ok ? undefined : { stage: BUILD_CODES.has(type) ? 'build' : STOP_CODES.has(type) ? 'aborted' : 'spawn', type },
+        seconds: { spawn: seconds(record.durationMs), queue: seconds(record.detailMs) },
+      };
     case 'exit':
-      return { ...base, stage: 'run', seconds: { run: seconds(record.durationMs) } };
+      return {
+        ...base,
+        counter: 'runs',
+        error: record.ok ? undefined : { stage: type === 'E_TIMEOUT' ? 'timeout' : STOP_CODES.has(type) ? 'aborted' : 'run', type },
+        seconds: { run: seconds(record.durationMs) },
+      };
   }
+}
+
+/** [stage, error type] of every documented error series. */
+export function errorSeries(): [ErrorStage, ErrorCode][] {
+  return (Object.entries(ERROR_SERIES) as [ErrorStage, readonly ErrorCode[]][]).flatMap(([stage, codes]) => codes.map((code): [ErrorStage, ErrorCode] => [stage, code]));
 }
 
 // Clocks of different threads may disagree by a hair; a negative duration is noise, not data.

@@ -13,21 +13,25 @@ import type { NamedRecord, SpawnerMetrics } from '../metrics/spawner-metrics.ts'
 export interface JsonlLine {
   /** ISO time of the event. */
   time: string;
+  /** The spawner's run id: the same in the history (`batches.run_id`), `--json` and `spawnpool_spawner_info`. */
+  runId: string;
+  /** pid of the process that ran the spawner (not the agent's: see `pid`). */
+  hostPid: number;
+  /** The spawner's batch id (`batches.batch_seq` in the history); (runId, batchId) names one batch. */
+  batchId: number;
   /** Ring record stage: build (prompt built), spawn (agent spawned, or failed to), exit (agent exited). */
   stage: 'build' | 'spawn' | 'exit';
   agent: string;
-  batchId: number;
   ok: boolean;
   /** Error code when !ok. */
   error: string | null;
+  /** The agent's pid (spawn and exit lines). */
   pid: number | null;
-  /** build: queue wait before the worker started. */
+  /** build and spawn: queue wait, the batch start to the build starting (spawn lines carry it for every agent). */
   queueMs?: number;
   /** build: prompt build time. */
   buildMs?: number;
-  /** spawn: prompt back on the main thread to spawned. */
-  launchMs?: number;
-  /** spawn: batch start to spawned (the spawn latency). */
+  /** spawn: spawn latency, the build starting to spawned (queue wait not included). */
   spawnMs?: number;
   /** exit: spawned to exit. */
   runMs?: number;
@@ -44,14 +48,14 @@ export interface JsonlOptions {
   maxQueued?: number;
 }
 
-/** Converts a ring record to its line. */
-export function jsonlLine(r: NamedRecord): JsonlLine {
-  const base = { time: new Date(r.timestamp).toISOString(), stage: r.stage, agent: r.agent, batchId: r.batchId, ok: r.ok, error: r.error ?? (r.ok ? null : `#${r.errorCode}`), pid: r.pid === 0 ? null : r.pid };
+/** Converts a ring record to its line (record meanings: see record.ts). */
+export function jsonlLine(r: NamedRecord, runId: string, hostPid = process.pid): JsonlLine {
+  const base = { time: new Date(r.timestamp).toISOString(), runId, hostPid, batchId: r.batchId, stage: r.stage, agent: r.agent, ok: r.ok, error: r.error ?? (r.ok ? null : `#${r.errorCode}`), pid: r.pid === 0 ? null : r.pid };
   switch (r.stage) {
     case 'build':
       return { ...base, queueMs: r.detailMs, buildMs: r.durationMs, thread: r.writerThreadId };
     case 'spawn':
-      return { ...base, launchMs: r.detailMs, spawnMs: r.durationMs, thread: r.writerThreadId };
+      return { ...base, queueMs: r.detailMs, spawnMs: r.durationMs, thread: r.writerThreadId };
     case 'exit':
       return { ...base, runMs: r.durationMs, exitCode: r.detailMs < 0 ? null : r.detailMs, thread: r.writerThreadId };
   }
@@ -68,6 +72,7 @@ export function jsonlLine(r: NamedRecord): JsonlLine {
  */
 export class JsonlWriter {
   readonly file: string;
+  readonly #runId: string;
   readonly #stream: WriteStream;
   readonly #unsubscribe: () => void;
   readonly #flushIntervalMs: number;
@@ -81,6 +86,7 @@ export class JsonlWriter {
 
   constructor(metrics: SpawnerMetrics, file: string, options: JsonlOptions = {}) {
     this.file = file;
+    this.#runId = metrics.runId;
     this.#flushIntervalMs = options.flushIntervalMs ?? 100;
     this.#maxQueued = options.maxQueued ?? 1000;
     let fd: number;
@@ -109,7 +115,7 @@ export class JsonlWriter {
     const batch = this.#queue;
     this.#queue = [];
     let text = '';
-    for (const record of batch) text += `${JSON.stringify(jsonlLine(record))}\n`;
+    for (const record of batch) text += `${JSON.stringify(jsonlLine(record, this.#runId))}\n`;
     this.#lines += batch.length;
     this.#stream.write(text);
   }

@@ -3,6 +3,7 @@
  * `GET /metrics`. Bound to 127.0.0.1 on purpose: exposing it further is the
  * job of whatever already fronts the host (a reverse proxy, an agent).
  */
+import { EventEmitter, once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.ts';
@@ -12,6 +13,14 @@ export interface MetricsServer {
   /** e.g. `http://127.0.0.1:9464/metrics`. */
   readonly url: string;
   readonly port: number;
+  /** GET /metrics responses sent in full so far. */
+  readonly scrapes: number;
+  /**
+   * Resolves true once a scrape that started at or after `after` (ms since
+   * the epoch, default now) has been answered in full: its figures are from
+   * then on. Resolves false after `timeoutMs` without one.
+   */
+  waitForScrape(options: { after?: number; timeoutMs: number }): Promise<boolean>;
   /** Stops listening and closes open connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -31,6 +40,10 @@ export async function serveMetrics(metrics: SpawnerMetrics, port: number): Promi
     throw new ConfigError(`Expected the metrics port to be an integer from 0 to 65535, got \`${String(port)}\``);
   }
   const contentType = metrics.prometheusRegistry?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8';
+  // Emits 'scrape' with the time each full GET /metrics response was started.
+  const scrapes = new EventEmitter();
+  let served = 0;
+  let lastStartedAt = Number.NEGATIVE_INFINITY;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
@@ -40,6 +53,15 @@ export async function serveMetrics(metrics: SpawnerMetrics, port: number): Promi
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Method not allowed\n');
       return;
+    }
+    const startedAt = Date.now();
+    if (req.method === 'GET') {
+      res.once('finish', () => {
+        if (res.statusCode !== 200) return;
+        served++;
+        lastStartedAt = Math.max(lastStartedAt, startedAt);
+        scrapes.emit('scrape', startedAt);
+      });
     }
     metrics.prometheus().then(
       (text) => res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? undefined : text),
@@ -57,6 +79,21 @@ export async function serveMetrics(metrics: SpawnerMetrics, port: number): Promi
   return {
     url: `http://127.0.0.1:${bound}/metrics`,
     port: bound,
+    get scrapes() {
+      return served;
+    },
+    async waitForScrape({ after = Date.now(), timeoutMs }) {
+      if (lastStartedAt >= after) return true;
+      const timeout = AbortSignal.timeout(Math.max(0, timeoutMs));
+      try {
+        for (;;) {
+          const [startedAt] = (await once(scrapes, 'scrape', { signal: timeout })) as [number];
+          if (startedAt >= after) return true;
+        }
+      } catch {
+        return false;
+      }
+    },
     close() {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,8 +1,9 @@
 /**
- * Retention: deletes batches (and their agent runs) older than a cutoff, in
- * bounded chunks, one short transaction each, yielding to the event loop
- * between chunks so a cleanup inside a busy spawner does not stall it. Then
- * checks the file and, if asked, VACUUMs it.
+ * Retention: checks the file first and changes nothing if it is damaged;
+ * then deletes batches older than a cutoff together with their agent runs,
+ * whole batches per short transaction (a batch never loses its runs without
+ * going itself), yielding to the event loop between chunks so a cleanup
+ * inside a busy spawner does not stall it; then, if asked, VACUUMs it.
  */
 import { statSync } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -11,38 +12,43 @@ import { toHistoryError } from './database.ts';
 import { parseDuration } from './duration.ts';
 import type { CleanupOptions, CleanupReport } from './types.ts';
 
-/** Runs one cleanup. Throws HistoryError on SQLite failures. */
-export async function cleanupHistory(db: Database, file: string, options: CleanupOptions): Promise<CleanupReport> {
+/**
+ * Runs one cleanup. `beforeWrite` runs once the check has passed, before the
+ * first write (the deferred schema migration). Throws HistoryError on SQLite
+ * failures; damage found by a read throws E_HISTORY_CORRUPT, also before
+ * anything was written.
+ */
+export async function cleanupHistory(db: Database, file: string, options: CleanupOptions, beforeWrite: () => void = () => {}): Promise<CleanupReport> {
   const olderThan = parseDuration(options.olderThan, 'the `olderThan` option');
   const chunkSize = options.chunkSize ?? 1000;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`Expected the \`chunkSize\` option to be a positive integer, got \`${String(options.chunkSize)}\``);
   const cutoff = (options.now ?? Date.now()) - olderThan;
   try {
     const bytesBefore = diskBytes(file);
-    // Agent runs first (they carry their batch's start time), then the batches: a chunk never exceeds chunkSize rows.
-    const agentRuns = await deleteInChunks(db, 'agent_runs', cutoff, chunkSize, options.signal);
-    const batches = agentRuns.complete ? await deleteInChunks(db, 'batches', cutoff, chunkSize, options.signal) : { removed: 0, chunks: 0, complete: false };
-    const complete = agentRuns.complete && batches.complete;
-    const vacuumed = complete && options.vacuum === true;
+    const check = options.check ?? 'integrity';
+    // First: deleting through a damaged index can remove rows it should not, or stop half-way.
+    const integrity = check === false ? 'skipped' : runCheck(db, check);
+    if (integrity !== 'ok' && integrity !== 'skipped') {
+      return { cutoff: new Date(cutoff).toISOString(), batchesRemoved: 0, agentRunsRemoved: 0, chunks: 0, complete: false, bytesBefore, bytesAfter: bytesBefore, bytesReclaimed: 0, freeBytes: freeBytes(db), integrity, vacuumed: false };
+    }
+    beforeWrite();
+    const removed = await deleteInChunks(db, cutoff, chunkSize, options.signal);
+    const vacuumed = removed.complete && options.vacuum === true;
     if (vacuumed) db.exec('VACUUM');
     // Folds the WAL back into the file and truncates it; a reader in another process may keep it from finishing, which is harmless.
     db.pragma('wal_checkpoint(TRUNCATE)');
-    const check = options.check ?? 'integrity';
-    const integrity = complete && check !== false ? runCheck(db, check) : 'skipped';
     const bytesAfter = diskBytes(file);
-    const pageSize = db.pragma('page_size', { simple: true }) as number;
-    const freePages = db.pragma('freelist_count', { simple: true }) as number;
     return {
       cutoff: new Date(cutoff).toISOString(),
-      batchesRemoved: batches.removed,
-      agentRunsRemoved: agentRuns.removed,
-      chunks: agentRuns.chunks + batches.chunks,
-      complete,
+      batchesRemoved: removed.batches,
+      agentRunsRemoved: removed.agentRuns,
+      chunks: removed.chunks,
+      complete: removed.complete,
       bytesBefore,
       bytesAfter,
       bytesReclaimed: Math.max(0, bytesBefore - bytesAfter),
-      freeBytes: pageSize * freePages,
-      integrity,
+      freeBytes: freeBytes(db),
+      integrity: removed.complete ? integrity : 'skipped',
       vacuumed,
     };
   } catch (error) {
@@ -50,20 +56,46 @@ export async function cleanupHistory(db: Database, file: string, options: Cleanu
   }
 }
 
-async function deleteInChunks(db: Database, table: 'agent_runs' | 'batches', cutoff: number, chunkSize: number, signal: AbortSignal | undefined): Promise<{ removed: number; chunks: number; complete: boolean }> {
-  const remove = db.prepare(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE started_at < ? LIMIT ?)`);
+interface Removed {
+  batches: number;
+  agentRuns: number;
+  chunks: number;
+  complete: boolean;
+}
+
+/** Whole batches per transaction, as many as fit in `chunkSize` agent runs (at least one). */
+async function deleteInChunks(db: Database, cutoff: number, chunkSize: number, signal: AbortSignal | undefined): Promise<Removed> {
+  const pick = db.prepare('SELECT b.id, (SELECT count(*) FROM agent_runs a WHERE a.batch_id = b.id) FROM batches b WHERE b.started_at < ? ORDER BY b.id LIMIT ?').raw();
+  const removeRuns = db.prepare('DELETE FROM agent_runs WHERE batch_id IN (SELECT value FROM json_each(?))');
+  const removeBatches = db.prepare('DELETE FROM batches WHERE id IN (SELECT value FROM json_each(?))');
   // IMMEDIATE, like the writer: no lock upgrade that could fail without waiting.
-  const chunk = db.transaction(() => remove.run(cutoff, chunkSize).changes);
-  let removed = 0;
-  let chunks = 0;
+  const chunk = db.transaction((): { batches: number; agentRuns: number } => {
+    const ids: number[] = [];
+    let rows = 0;
+    for (const [id, runs] of pick.all(cutoff, chunkSize) as [number, number][]) {
+      if (ids.length > 0 && rows + runs > chunkSize) break;
+      ids.push(id);
+      rows += runs;
+    }
+    if (ids.length === 0) return { batches: 0, agentRuns: 0 };
+    const list = JSON.stringify(ids);
+    const agentRuns = removeRuns.run(list).changes;
+    return { batches: removeBatches.run(list).changes, agentRuns };
+  });
+  const removed: Removed = { batches: 0, agentRuns: 0, chunks: 0, complete: false };
   for (;;) {
-    if (signal?.aborted) return { removed, chunks, complete: false };
+    if (signal?.aborted) return removed;
     const n = chunk.immediate();
-    if (n === 0) return { removed, chunks, complete: true };
-    removed += n;
-    chunks++;
+    if (n.batches === 0) return { ...removed, complete: true };
+    removed.batches += n.batches;
+    removed.agentRuns += n.agentRuns;
+    removed.chunks++;
     await yieldToLoop();
   }
+}
+
+function freeBytes(db: Database): number {
+  return (db.pragma('page_size', { simple: true }) as number) * (db.pragma('freelist_count', { simple: true }) as number);
 }
 
 function runCheck(db: Database, check: 'integrity' | 'quick'): 'ok' | string[] {

@@ -10,10 +10,11 @@ import type { Batch } from '../batch/batch.ts';
 import { HistoryError } from '../errors.ts';
 import type { SpawnerMetrics } from '../metrics/spawner-metrics.ts';
 import { cleanupHistory } from './cleanup.ts';
-import { openHistoryDatabase, toHistoryError } from './database.ts';
+import { openHistory, toHistoryError } from './database.ts';
 import { queryStats } from './queries.ts';
 import { BatchRecorder } from './recorder.ts';
 import { CleanupSchedule, type ScheduleOptions } from './schedule.ts';
+import { migrate, SCHEMA_VERSION } from './schema.ts';
 import { HistoryWriter } from './store.ts';
 import type { CleanupOptions, CleanupReport, HistoryStats, StatsOptions } from './types.ts';
 
@@ -26,47 +27,81 @@ export interface HistoryOptions {
   busyTimeoutMs?: number;
   /** Fail if the file does not exist instead of creating it. Default false. */
   mustExist?: boolean;
+  /**
+   * Open for reading only (stats), creating no file at all, not even SQLite's
+   * `-wal` / `-shm` (implies mustExist). A read-only History cannot record or
+   * clean up. Default false.
+   */
+  readonly?: boolean;
 }
 
 export class History {
   /** Absolute path of the database file. */
   readonly path: string;
-  /** Identifies this History (one Spawner) in the `batches.run_id` column. */
-  readonly runId = randomUUID();
+  /** Opened with `readonly: true`. */
+  readonly readonly: boolean;
   readonly #db: Database;
-  readonly #writer: HistoryWriter;
+  readonly #flushIntervalMs: number | undefined;
+  // Created on the first batch to write (a History opened for cleanup before migrating has none).
+  #writer: HistoryWriter | undefined;
   #recorder: BatchRecorder | undefined;
+  #runId: string | undefined;
+  // Schema version still to migrate to (opened for cleanup: after the integrity check).
+  #migrateFrom: number | undefined;
   readonly #schedules = new Set<CleanupSchedule>();
   // Cleanups run one after another, whoever starts them (a schedule, a direct call).
   #cleanupTail: Promise<unknown> = Promise.resolve();
   #closed: Promise<void> | undefined;
 
-  private constructor(db: Database, file: string, options: HistoryOptions) {
+  private constructor(db: Database, file: string, options: HistoryOptions, migrateFrom: number | undefined) {
     this.#db = db;
     this.path = file;
-    this.#writer = new HistoryWriter(db, file, options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs });
+    this.readonly = options.readonly ?? false;
+    this.#flushIntervalMs = options.flushIntervalMs;
+    this.#migrateFrom = migrateFrom;
   }
 
   /**
    * Opens (creating if needed) a history database. Throws HistoryError:
    * E_HISTORY_SCHEMA (newer spawnpool, or not a history file),
-   * E_HISTORY_CORRUPT, E_HISTORY_IO. A file it refuses is left untouched.
+   * E_HISTORY_CORRUPT, E_HISTORY_IO (among others: a file, folder, `-wal` or
+   * `-shm` this user cannot write, found here, before anything runs). A file
+   * it refuses is left untouched.
    *
    * @example
-   * const history = History.open('.spawnpool/history.db');
+   * const history = History.open({ path: '.spawnpool/history.db', readonly: true });
    * console.log(history.stats({ since: Date.now() - 7 * 86_400_000 }).latency.p95Ms);
    * await history.close();
    */
   static open(options: HistoryOptions | string): History {
-    const o = typeof options === 'string' ? { path: options } : options;
+    return History.#open(typeof options === 'string' ? { path: options } : options, true);
+  }
+
+  /** @internal For cleanup: opened to write, but an older schema is migrated only once the integrity check has passed. */
+  static openForCleanup(options: HistoryOptions): History {
+    return History.#open(options, false);
+  }
+
+  static #open(o: HistoryOptions, migrateNow: boolean): History {
     const file = path.resolve(o.path);
-    const db = openHistoryDatabase(file, { mustExist: o.mustExist ?? false, ...(o.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: o.busyTimeoutMs }) });
-    return new History(db, file, o);
+    const readonly = o.readonly ?? false;
+    const opened = openHistory(file, { mustExist: readonly || (o.mustExist ?? false), readonly, migrate: migrateNow, ...(o.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: o.busyTimeoutMs }) });
+    return new History(opened.db, file, o, !readonly && !migrateNow && opened.version < SCHEMA_VERSION ? opened.version : undefined);
+  }
+
+  /** Identifies the spawner recording here (`batches.run_id`): its `metrics.runId` once connected. */
+  get runId(): string {
+    this.#runId ??= randomUUID();
+    return this.#runId;
   }
 
   /** @internal The Spawner connects its metrics: records feed the timings of tracked batches. */
   recordFrom(metrics: SpawnerMetrics): void {
-    this.#recorder ??= new BatchRecorder(metrics, this.runId, (entry) => this.#writer.add(entry));
+    this.#assertWritable('record into');
+    this.#runId = metrics.runId;
+    // Prepared now: a failure shows here, at the spawner's construction, not after a batch.
+    const writer = this.#writerFor();
+    this.#recorder ??= new BatchRecorder(metrics, (entry) => writer.add(entry));
   }
 
   /** @internal The Spawner hands over each batch as it starts; it is written once every agent has exited. */
@@ -78,18 +113,18 @@ export class History {
 
   /** Batches finished but not written yet. */
   get pending(): number {
-    return this.#writer.pending;
+    return this.#writer?.pending ?? 0;
   }
 
   /** Rows this History has committed. */
   get written(): { batches: number; agents: number } {
-    return this.#writer.written;
+    return this.#writer?.written ?? { batches: 0, agents: 0 };
   }
 
   /** Writes finished batches now instead of at the next flush tick. Throws HistoryError (rows stay queued). */
   flush(): void {
     this.#assertOpen();
-    this.#writer.flush();
+    this.#writer?.flush();
   }
 
   /**
@@ -105,12 +140,22 @@ export class History {
     }
   }
 
-  /** Deletes batches older than `olderThan`, in chunks. Waits for any cleanup already running. */
+  /**
+   * Checks the file (`check`, default the full integrity check) and, only if
+   * it is sound, deletes batches older than `olderThan` with their agent
+   * runs, in chunks. A damaged file is left as it was: the report lists the
+   * damage and nothing is removed. Waits for any cleanup already running.
+   */
   cleanup(options: CleanupOptions): Promise<CleanupReport> {
-    this.#assertOpen();
+    try {
+      this.#assertOpen();
+      this.#assertWritable('clean up');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const run = this.#cleanupTail.then(() => {
-      this.#writer.flush();
-      return cleanupHistory(this.#db, this.path, options);
+      this.#writer?.flush();
+      return cleanupHistory(this.#db, this.path, options, () => this.#migrateNow());
     });
     this.#cleanupTail = run.catch(() => {});
     return run;
@@ -152,7 +197,7 @@ export class History {
       await this.#recorder?.settled();
       this.#recorder?.close();
       try {
-        this.#writer.flush();
+        this.#writer?.flush();
       } finally {
         this.#db.close();
       }
@@ -162,5 +207,26 @@ export class History {
 
   #assertOpen(): void {
     if (this.#closed) throw new HistoryError('E_HISTORY_IO', `${this.path}: the history is closed`, { file: this.path });
+  }
+
+  #assertWritable(action: string): void {
+    if (this.readonly) throw new HistoryError('E_HISTORY_IO', `${this.path}: cannot ${action} a history opened read-only`, { file: this.path });
+  }
+
+  #writerFor(): HistoryWriter {
+    this.#migrateNow();
+    this.#writer ??= new HistoryWriter(this.#db, this.path, this.#flushIntervalMs === undefined ? {} : { flushIntervalMs: this.#flushIntervalMs });
+    return this.#writer;
+  }
+
+  // The migration deferred by openForCleanup (a no-op otherwise).
+  #migrateNow(): void {
+    if (this.#migrateFrom === undefined) return;
+    try {
+      migrate(this.#db, this.path);
+    } catch (error) {
+      throw toHistoryError(error, this.path, 'migrate');
+    }
+    this.#migrateFrom = undefined;
   }
 }

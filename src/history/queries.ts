@@ -20,8 +20,11 @@ export function queryStats(db: Database, options: StatsOptions = {}): HistorySta
   const since = options.since ?? 0;
   const agentFilter = options.agent === undefined ? '' : 'AND agent = @agent';
   const params = { since, ...(options.agent === undefined ? {} : { agent: options.agent }) };
+  // Schema 2 marks how spawn_ms was measured; a file opened read-only may still be at schema 1.
+  const columns = (db.pragma('table_info(agent_runs)') as { name: string }[]).map((c) => c.name);
+  const latency = columns.includes('spawn_ms_from') ? "CASE WHEN spawn_ms_from = 'build_start' THEN spawn_ms ELSE spawn_ms - coalesce(queue_ms, 0) END" : 'spawn_ms - coalesce(queue_ms, 0)';
   const rows = db
-    .prepare(`SELECT agent, ok, spawned, stage, spawn_ms, started_at FROM agent_runs WHERE started_at >= @since ${agentFilter} ORDER BY started_at`)
+    .prepare(`SELECT agent, ok, spawned, stage, ${latency}, started_at FROM agent_runs WHERE started_at >= @since ${agentFilter} ORDER BY started_at`)
     .raw()
     .iterate(params) as IterableIterator<[string, number, number | null, string | null, number | null, number]>;
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import type { Batch } from '../batch/batch.ts';
 import type { AgentResult, BatchSummary } from '../batch/types.ts';
 import { wallClockMs } from '../metrics/record.ts';
-import type { NamedRecord, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
+import type { NamedRecord, QueuedBatch, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
 import type { AgentRow, BatchEntry } from './rows.ts';
 
 /** What the ring told us about one agent of a tracked batch. */
@@ -16,14 +16,14 @@ interface AgentTimings {
   queueMs?: number;
   buildMs?: number;
   spawned?: boolean;
-  launchMs?: number;
   spawnMs?: number;
+  spawnedAt?: number;
   runMs?: number;
   exitedAt?: number;
 }
 
 interface Tracked {
-  // Earliest batch start implied by a spawn record (its timestamp minus the spawn latency).
+  // When the batch was queued (metrics.beginBatch); until then, the earliest time seen.
   startedAt: number;
   agents: Map<string, AgentTimings>;
 }
@@ -31,16 +31,16 @@ interface Tracked {
 export class BatchRecorder {
   readonly #runId: string;
   readonly #onBatch: (entry: BatchEntry) => void;
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: (() => void)[];
   // Batches whose results have not settled yet, by batch id (the spawner's ids, so never reused).
   readonly #tracked = new Map<number, Tracked>();
   // Settle when the matching batch's rows were handed to onBatch.
   readonly #pending = new Set<Promise<void>>();
 
-  constructor(metrics: SpawnerMetrics, runId: string, onBatch: (entry: BatchEntry) => void) {
-    this.#runId = runId;
+  constructor(metrics: SpawnerMetrics, onBatch: (entry: BatchEntry) => void) {
+    this.#runId = metrics.runId;
     this.#onBatch = onBatch;
-    this.#unsubscribe = metrics.subscribe((record) => this.#onRecord(record));
+    this.#unsubscribe = [metrics.onBatch((b) => this.#onQueued(b)), metrics.subscribe((record) => this.#onRecord(record))];
   }
 
   /** Records `batch` once every agent has exited. Call right after the batch is created. */
@@ -58,7 +58,12 @@ export class BatchRecorder {
   }
 
   close(): void {
-    this.#unsubscribe();
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+  }
+
+  #onQueued(b: QueuedBatch): void {
+    // The batch's own start, before any record or track().
+    this.#entry(b.batchId).startedAt = b.queuedAt;
   }
 
   #onRecord(r: NamedRecord): void {
@@ -69,13 +74,14 @@ export class BatchRecorder {
     switch (r.stage) {
       case 'build':
         t.buildMs = r.durationMs;
-        t.queueMs = r.detailMs;
+        // The SPAWN record's queue wait wins (every agent has one); this one only if that record is lost.
+        t.queueMs ??= r.detailMs;
         break;
       case 'spawn':
         t.spawned = r.ok;
         t.spawnMs = r.durationMs;
-        if (r.ok) t.launchMs = r.detailMs;
-        tracked.startedAt = Math.min(tracked.startedAt, r.timestamp - r.durationMs);
+        t.queueMs = r.detailMs;
+        if (r.ok) t.spawnedAt = r.timestamp;
         break;
       case 'exit':
         t.runMs = r.durationMs;
@@ -94,7 +100,7 @@ export class BatchRecorder {
     const tracked = this.#tracked.get(batchId)!;
     this.#tracked.delete(batchId);
     const startedAt = tracked.startedAt;
-    const agents = results.map((r) => agentRow(r, tracked.agents.get(r.name) ?? {}, startedAt));
+    const agents = results.map((r) => agentRow(r, tracked.agents.get(r.name) ?? {}));
     const spawned = agents.filter((a) => a.spawned === true).length;
     const succeeded = agents.filter((a) => a.ok).length;
     const endedAt = Math.max(startedAt + summary.wallMs, ...agents.map((a) => a.exitedAt ?? 0));
@@ -105,7 +111,7 @@ export class BatchRecorder {
   }
 }
 
-function agentRow(r: AgentResult, t: AgentTimings, startedAt: number): AgentRow {
+function agentRow(r: AgentResult, t: AgentTimings): AgentRow {
   const spawned = t.spawned ?? null;
   return {
     agent: r.name,
@@ -120,10 +126,10 @@ function agentRow(r: AgentResult, t: AgentTimings, startedAt: number): AgentRow 
     timedOut: r.timedOut,
     queueMs: t.queueMs ?? null,
     buildMs: t.buildMs ?? null,
-    launchMs: t.launchMs ?? null,
+    launchMs: null,
     spawnMs: t.spawnMs ?? null,
     runMs: t.runMs ?? null,
-    spawnedAt: spawned && t.spawnMs !== undefined ? Math.round(startedAt + t.spawnMs) : null,
+    spawnedAt: t.spawnedAt === undefined ? null : Math.round(t.spawnedAt),
     exitedAt: t.exitedAt === undefined ? null : Math.round(t.exitedAt),
   };
 }

@@ -1,9 +1,9 @@
 /** What the history stores about one batch and its agents (see schema.ts for the columns). */
 
 export interface BatchRow {
-  /** The Spawner instance that ran the batch. */
+  /** The Spawner instance that ran the batch: its `metrics.runId`, as in the JSON lines. */
   runId: string;
-  /** The Spawner's batch id. */
+  /** The Spawner's batch id (`batchId` in the JSON lines). */
   batchSeq: number;
   host: string;
   pid: number;
@@ -30,10 +30,13 @@ export interface AgentRow {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
-  /** ms; null when not measured (no prompt: no build; never spawned: no launch or run). */
+  /** ms; null when not measured (no prompt: no build; never spawned: no run; its record lost: none). */
+  /** The batch start to the build starting (every agent). */
   queueMs: number | null;
   buildMs: number | null;
+  /** Not in the ring records since schema 2: always null in new rows (the CLI's table still shows it). */
   launchMs: number | null;
+  /** Spawn latency: the build starting to spawned, or to the spawn failing (queue wait not included). */
   spawnMs: number | null;
   runMs: number | null;
   spawnedAt: number | null;

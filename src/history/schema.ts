@@ -67,6 +67,14 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX agent_runs_batch ON agent_runs (batch_id);
     `,
   },
+  {
+    version: 2,
+    description: 'spawn latency from the build start; queue wait for every agent',
+    // Rows written before: spawn_ms counted from the batch start (queue wait included), queue_ms only for agents with a prompt.
+    sql: `
+      ALTER TABLE agent_runs ADD COLUMN spawn_ms_from TEXT NOT NULL DEFAULT 'batch_start'; -- 'build_start' from schema 2 on
+    `,
+  },
 ];
 
 /** The schema version this spawnpool writes. */

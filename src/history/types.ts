@@ -26,7 +26,12 @@ export interface RunStats {
   spawnSuccessRate: number | undefined;
   /** succeeded / total; undefined with no runs. */
   successRate: number | undefined;
-  /** Spawn latency of the spawned runs. p95/p99 undefined under 20 samples. */
+  /**
+   * Spawn latency of the spawned runs: the build starting to spawned. Rows
+   * from before schema 2 counted from the batch start: their queue wait is
+   * taken off where it was measured (agents with a prompt). p95/p99
+   * undefined under 20 samples.
+   */
   latency: LatencyStats;
 }
 
@@ -61,7 +66,11 @@ export interface CleanupOptions {
   vacuum?: boolean;
   /** Rows deleted per transaction. Default 1000. */
   chunkSize?: number;
-  /** `integrity` (full, reads every page), `quick` (skips index cross-checks) or false. Default `integrity`. */
+  /**
+   * The check run before anything is deleted: `integrity` (full, reads every
+   * page), `quick` (skips index cross-checks) or false (none). A file that
+   * fails it is left untouched. Default `integrity`.
+   */
   check?: 'integrity' | 'quick' | false;
   /** The present, for tests. Default Date.now(). */
   now?: number;
@@ -76,7 +85,7 @@ export interface CleanupReport {
   agentRunsRemoved: number;
   /** Transactions used. */
   chunks: number;
-  /** False when stopped through `signal` before the end. */
+  /** False when stopped through `signal` before the end, or when the check found damage (then nothing was removed). */
   complete: boolean;
   /** Size on disk of the database and its WAL, before and after. */
   bytesBefore: number;
@@ -85,7 +94,7 @@ export interface CleanupReport {
   bytesReclaimed: number;
   /** Space inside the file now free for new rows (free pages). */
   freeBytes: number;
-  /** `ok`, or SQLite's list of problems; `skipped` when `check` is false or the run was stopped. */
+  /** The check before deleting: `ok`, or SQLite's list of problems (nothing removed); `skipped` when `check` is false or the run was stopped. */
   integrity: 'ok' | 'skipped' | string[];
   vacuumed: boolean;
 }

@@ -1,13 +1,14 @@
 /**
  * The reading side of a spawner's metrics: drains the ring on the main
  * thread, keeps rolling windows per stage, and hands each record (with its
- * agent's name) to subscribers such as exporters and the history store.
+ * agent's name) to subscribers: the exporters and the history, which
+ * src/export/exporters.ts builds. Nothing here knows of an exporter.
  */
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { ConfigError, errorCodeFromNumber, type ErrorCode } from '../errors.ts';
-import { PrometheusExporter } from '../export/prometheus.ts';
 import { NameTable } from './names.ts';
-import type { MetricRecord, RecordStage } from './record.ts';
+import { wallClockMs, type MetricRecord, type RecordStage } from './record.ts';
 import { MetricsRing, type RingCounters } from './ring.ts';
 import { RollingWindow, type WindowStats } from './window.ts';
 
@@ -39,28 +40,109 @@ export interface MetricsSnapshot extends WindowStats {
 
 export type RecordListener = (record: NamedRecord) => void;
 
+/** A batch as it is queued: before any of its agents has a record. */
+export interface QueuedBatch {
+  batchId: number;
+  /** The spawner's run id (`metrics.runId`). */
+  runId: string;
+  /** Agent names, in input order. */
+  agents: readonly string[];
+  /** Wall-clock ms of the call. */
+  queuedAt: number;
+}
+
+export type BatchListener = (batch: QueuedBatch) => void;
+
+/** Agents of this spawner now, from the ring's exact totals (records not drained yet included). */
+export interface AgentCounts {
+  /** Queued: their batch started, their spawn is not known yet (queue, build, launch). */
+  pending: number;
+  /** Spawned and not exited. */
+  running: number;
+}
+
+/** @internal What serves `metrics.prometheus()`: the prom-client exporter attaches itself. */
+export interface PrometheusSource {
+  readonly registry: Registry;
+  metrics(): Promise<string>;
+}
+
+export interface SpawnerMetricsOptions {
+  ringCapacity?: number;
+  windowSize?: number;
+  startCursor?: number;
+  /** Identifies this spawner in every export (JSON lines, history, Prometheus). Default: a random UUID. */
+  runId?: string;
+  /** First batch id; later ones count up. Default: random in [1, 2^31), so ids do not repeat across runs. */
+  firstBatchId?: number;
+}
+
+const MAX_BATCH_ID = 0xffff_ffff;
+
 export class SpawnerMetrics {
   readonly ring: MetricsRing;
   readonly names = new NameTable();
   readonly windowSize: number;
+  /** This spawner's run id: in every JSON line, history batch row and `spawnpool_spawner_info`. */
+  readonly runId: string;
   readonly #windows: Record<RecordStage, RollingWindow>;
   // Listeners run synchronously inside drain(); they must not throw into it.
   readonly #listeners = new Set<RecordListener>();
-  // undefined when Prometheus export is off (prom-client is then never loaded).
-  readonly #prometheus: PrometheusExporter | undefined;
+  readonly #batchListeners = new Set<BatchListener>();
+  // Set by the prom-client exporter, if the spawner has one (prom-client is otherwise never loaded).
+  #prometheus: PrometheusSource | undefined;
+  #nextBatchId: number;
+  // Agents of every batch queued so far.
+  #queuedAgents = 0;
 
-  /** `prometheus`: true for a registry of its own, a Registry to use that one. Default off. */
-  constructor(options: { ringCapacity?: number; windowSize?: number; startCursor?: number; prometheus?: boolean | Registry } = {}) {
+  constructor(options: SpawnerMetricsOptions = {}) {
     this.windowSize = options.windowSize ?? DEFAULT_WINDOW_SIZE;
     const capacity = options.ringCapacity ?? DEFAULT_RING_CAPACITY;
+    this.runId = checkRunId(options.runId ?? randomUUID());
+    this.#nextBatchId = options.firstBatchId ?? randomInt(1, 2 ** 31);
+    if (!Number.isInteger(this.#nextBatchId) || this.#nextBatchId < 1 || this.#nextBatchId > MAX_BATCH_ID) {
+      throw new ConfigError(`Expected the \`firstBatchId\` option to be an integer from 1 to ${MAX_BATCH_ID}, got \`${String(options.firstBatchId)}\``);
+    }
     this.ring = MetricsRing.create({ capacity, ...(options.startCursor === undefined ? {} : { startCursor: options.startCursor }) });
     this.#windows = {
       build: new RollingWindow(this.windowSize),
       spawn: new RollingWindow(this.windowSize),
       exit: new RollingWindow(this.windowSize),
     };
-    const prometheus = options.prometheus ?? false;
-    if (prometheus !== false) this.#prometheus = new PrometheusExporter(this, prometheus === true ? undefined : prometheus);
+  }
+
+  /**
+   * Queues a batch: gives it the next batch id, enters its agents in the
+   * name table, and tells every batch listener (exporters create per-agent
+   * series at 0 here, before the agents' first records). The Spawner calls
+   * this once per `spawnBatch`.
+   */
+  beginBatch(agents: readonly string[]): number {
+    const batchId = this.#nextBatchId;
+    this.#nextBatchId = batchId >= MAX_BATCH_ID ? 1 : batchId + 1;
+    for (const name of agents) this.names.idOf(name);
+    this.#queuedAgents += agents.length;
+    const queued: QueuedBatch = { batchId, runId: this.runId, agents, queuedAt: wallClockMs() };
+    for (const listener of this.#batchListeners) {
+      try {
+        listener(queued);
+      } catch (error) {
+        process.emitWarning(`spawnpool: a batch listener threw: ${(error as Error).message}`);
+      }
+    }
+    return batchId;
+  }
+
+  /** Calls `listener` for every batch queued from now on. Returns the unsubscribe function. */
+  onBatch(listener: BatchListener): () => void {
+    this.#batchListeners.add(listener);
+    return () => this.#batchListeners.delete(listener);
+  }
+
+  /** Agents pending and running now, from the ring's atomics: exact even if records wait to be drained. */
+  agentCounts(): AgentCounts {
+    const { spawn, exit } = this.ring.counters().totals;
+    return { pending: Math.max(0, this.#queuedAgents - spawn.ok - spawn.failed), running: Math.max(0, spawn.ok - exit.ok - exit.failed) };
   }
 
   /**
@@ -79,6 +161,12 @@ export class SpawnerMetrics {
   /** The prom-client registry holding this spawner's metrics; undefined when Prometheus export is off. */
   get prometheusRegistry(): Registry | undefined {
     return this.#prometheus?.registry;
+  }
+
+  /** @internal The prom-client exporter makes itself the source of `prometheus()`. One per spawner. */
+  attachPrometheus(source: PrometheusSource): void {
+    if (this.#prometheus !== undefined && this.#prometheus !== source) throw new ConfigError('This spawner already has a Prometheus exporter');
+    this.#prometheus = source;
   }
 
   /** Subscribes to every record drained from now on. Returns the unsubscribe function. */
@@ -120,4 +208,9 @@ export class SpawnerMetrics {
       totals: counters.totals,
     };
   }
+}
+
+function checkRunId(runId: string): string {
+  if (typeof runId === 'string' && /^[\x21-\x7e]{1,128}$/.test(runId)) return runId;
+  throw new ConfigError(`Expected the \`runId\` option to be 1 to 128 printable ASCII characters without spaces, got \`${String(runId)}\``);
 }

@@ -46,8 +46,10 @@ describe('serveMetrics', () => {
         expect(res.status).toBe(200);
         expect(res.type).toMatch(/^text\/plain; version=0\.0\.4/);
         const { samples } = parsePrometheus(res.body);
-        expect(sample(samples, 'spawnpool_spawns_total', { agent: 'long-runner', stage: 'spawn', outcome: 'ok' })).toBe(1);
-        expect(sample(samples, 'spawnpool_run_duration_seconds_count', { agent: 'long-runner' })).toBeUndefined();
+        expect(sample(samples, 'spawnpool_spawns_total', { outcome: 'ok' })).toBe(1);
+        expect(sample(samples, 'spawnpool_agents_running', {})).toBe(1);
+        expect(sample(samples, 'spawnpool_run_duration_seconds_count', { outcome: 'ok' })).toBe(0);
+        expect(sample(samples, 'spawnpool_run_duration_seconds_count', { outcome: 'failed' })).toBe(0);
 
         expect((await httpRequest(server.url.replace('/metrics', '/other'))).status).toBe(404);
         expect((await httpRequest(server.url, 'POST')).status).toBe(405);
@@ -56,11 +58,36 @@ describe('serveMetrics', () => {
         const [result] = await batch.results;
         expect(result!.stage).toBe('aborted');
         const after = parsePrometheus((await httpRequest(server.url)).body).samples;
-        expect(sample(after, 'spawnpool_spawns_total', { agent: 'long-runner', stage: 'run', outcome: 'failed' })).toBe(1);
+        expect(sample(after, 'spawnpool_runs_total', { outcome: 'failed' })).toBe(1);
+        expect(sample(after, 'spawnpool_errors_total', { stage: 'aborted', error_type: 'E_ABORTED' })).toBe(1);
       } finally {
         await server.close();
       }
       await expect(httpRequest(server.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    });
+  });
+
+  it('waitForScrape() resolves once a scrape that started after the given time was answered, and times out otherwise', async () => {
+    await withSpawner({ workers: 1 }, async (spawner) => {
+      const server = await serveMetrics(spawner.metrics, 0);
+      try {
+        expect(await server.waitForScrape({ timeoutMs: 50 })).toBe(false);
+        await httpRequest(server.url, 'HEAD');
+        await httpRequest(server.url.replace('/metrics', '/x'));
+        // Neither a HEAD nor a 404 is a scrape.
+        expect(server.scrapes).toBe(0);
+        const before = Date.now();
+        await httpRequest(server.url);
+        expect(server.scrapes).toBe(1);
+        expect(await server.waitForScrape({ after: before, timeoutMs: 50 })).toBe(true);
+        // A scrape from before `after` does not count; the next one does.
+        const waiting = server.waitForScrape({ after: Date.now() + 1, timeoutMs: 10_000 });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await httpRequest(server.url);
+        expect(await waiting).toBe(true);
+      } finally {
+        await server.close();
+      }
     });
   });
 

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { History } from '../../src/history/history.ts';
 import { withTempDir } from '../helpers.ts';
-import { agentRow, DAY_MS, entry, writeEntries } from './fixtures.ts';
+import { agentRow, damageIndex, DAY_MS, entry, sha256, sqlite3, writeEntries } from './fixtures.ts';
 
 const NOW = Date.UTC(2026, 10, 27, 12);
 
@@ -24,8 +24,8 @@ describe('history cleanup', () => {
         const report = await history.cleanup({ olderThan: '30d', now: NOW, chunkSize: 7 });
         expect(report).toMatchObject({ batchesRemoved: 40, agentRunsRemoved: 120, complete: true, integrity: 'ok', vacuumed: false });
         expect(report.cutoff).toBe(new Date(NOW - 30 * DAY_MS).toISOString());
-        // 120 agent rows in chunks of 7 (18 chunks), then 40 batches (6 chunks).
-        expect(report.chunks).toBe(Math.ceil(120 / 7) + Math.ceil(40 / 7));
+        // Whole batches per chunk, at most 7 agent runs: two 3-agent batches per chunk, 20 chunks for 40 batches.
+        expect(report.chunks).toBe(20);
         expect(report.freeBytes).toBeGreaterThan(0);
 
         const stats = history.stats();
@@ -82,6 +82,58 @@ describe('history cleanup', () => {
       } finally {
         await history.close();
       }
+    });
+  });
+
+  it('checks the file first and changes nothing when an index page is damaged (sqlite3 CLI agrees, counts unchanged)', async () => {
+    await withTempDir(async (dir) => {
+      const file = path.join(dir, 'damaged.db');
+      // Enough rows that the index has pages of its own.
+      const rows = Array.from({ length: 20 }, (_, i) => agentRow(`agent-${i}`, i, 5));
+      writeEntries(file, Array.from({ length: 60 }, (_, i) => entry(NOW - 60 * DAY_MS + i, rows, i)));
+      expect(await sqlite3(file, 'PRAGMA integrity_check')).toBe('ok');
+      await damageIndex(file, 'agent_runs_started_at');
+      const before = sha256(file);
+      // The real sqlite3 sees the damage, and still counts every row through the table itself.
+      expect(await sqlite3(file, 'PRAGMA integrity_check')).not.toBe('ok');
+      expect(await sqlite3(file, 'SELECT count(*) FROM agent_runs NOT INDEXED')).toBe('1200');
+
+      const history = History.openForCleanup({ path: file, mustExist: true });
+      let report;
+      try {
+        report = await history.cleanup({ olderThan: '30d', now: NOW });
+      } finally {
+        await history.close();
+      }
+      expect(report).toMatchObject({ batchesRemoved: 0, agentRunsRemoved: 0, chunks: 0, complete: false, vacuumed: false });
+      expect(Array.isArray(report.integrity) && report.integrity.length).toBeGreaterThan(0);
+      // Not a byte changed: no delete, no migration, no checkpoint of anything.
+      expect(sha256(file)).toBe(before);
+      expect(await sqlite3(file, 'SELECT count(*) FROM agent_runs NOT INDEXED')).toBe('1200');
+      expect(await sqlite3(file, 'SELECT count(*) FROM batches')).toBe('60');
+    });
+  });
+
+  it('deletes whole batches per transaction: a batch never loses its runs without going itself', async () => {
+    await withTempDir(async (dir) => {
+      const file = path.join(dir, 'whole.db');
+      // Batches of 5 agent runs; a chunk size of 7 fits one batch at a time.
+      writeEntries(file, Array.from({ length: 9 }, (_, i) => entry(NOW - 60 * DAY_MS + i, Array.from({ length: 5 }, (_, j) => agentRow(`a${j}`, j, 5)), i)));
+      const history = History.open(file);
+      const controller = new AbortController();
+      try {
+        const running = history.cleanup({ olderThan: '30d', now: NOW, chunkSize: 7, signal: controller.signal });
+        controller.abort();
+        const stopped = await running;
+        expect(stopped.complete).toBe(false);
+        expect(stopped.agentRunsRemoved).toBe(stopped.batchesRemoved * 5);
+        const done = await history.cleanup({ olderThan: '30d', now: NOW, chunkSize: 7 });
+        expect(done).toMatchObject({ complete: true, batchesRemoved: 9 - stopped.batchesRemoved, agentRunsRemoved: (9 - stopped.batchesRemoved) * 5, chunks: 9 - stopped.batchesRemoved });
+      } finally {
+        await history.close();
+      }
+      expect(await sqlite3(file, 'SELECT count(*) FROM batches b WHERE NOT EXISTS (SELECT 1 FROM agent_runs a WHERE a.batch_id = b.id)')).toBe('0');
+      expect(await sqlite3(file, 'PRAGMA integrity_check')).toBe('ok');
     });
   });
 

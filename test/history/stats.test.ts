@@ -4,7 +4,7 @@ import { History } from '../../src/history/history.ts';
 import { parseDuration } from '../../src/history/duration.ts';
 import { withSpawner, withTempDir } from '../helpers.ts';
 import { mixedAgents, runToEnd } from '../export/fixtures.ts';
-import { agentRow, DAY_MS, entry, writeEntries } from './fixtures.ts';
+import { agentRow, DAY_MS, entry, sqlite3, writeEntries } from './fixtures.ts';
 
 const DAY1 = Date.UTC(2026, 10, 20, 10);
 const DAY2 = DAY1 + DAY_MS;
@@ -65,6 +65,34 @@ describe('history stats', () => {
         expect(stats.agents.find((a) => a.agent === 'missing')).toMatchObject({ spawned: 0, failedByStage: { spawn: 1 } });
         expect(stats.agents.find((a) => a.agent === 'exit3')).toMatchObject({ spawned: 1, succeeded: 0, failedByStage: { run: 1 } });
       });
+    });
+  });
+});
+
+describe('history stats over rows from before schema 2', () => {
+  it('takes the queue wait off spawn_ms where it was measured, and reads a file still at schema 1 read-only', async () => {
+    await withTempDir(async (dir) => {
+      const file = path.join(dir, 'old.db');
+      // 25 old rows: spawn_ms 150 counted from the batch start, queue_ms 100 (a prompt) or NULL (none, not measured then).
+      writeEntries(file, Array.from({ length: 25 }, (_, i) => entry(DAY1 + i, [{ ...agentRow('queued', 0, 150), queueMs: 100 }, { ...agentRow('unqueued', 1, 150), queueMs: null }], i)));
+      await sqlite3(file, "UPDATE agent_runs SET spawn_ms_from = 'batch_start'", { write: true });
+      const history = History.open({ path: file, readonly: true });
+      try {
+        const s = history.stats();
+        expect(s.agents.find((a) => a.agent === 'queued')!.latency.p95Ms).toBe(50);
+        expect(s.agents.find((a) => a.agent === 'unqueued')!.latency.p95Ms).toBe(150);
+      } finally {
+        await history.close();
+      }
+      // The same file as schema 1 wrote it: no spawn_ms_from column, version 1 (stats opens it read-only and does not migrate).
+      await sqlite3(file, 'ALTER TABLE agent_runs DROP COLUMN spawn_ms_from; DELETE FROM schema_migrations WHERE version = 2', { write: true });
+      const v1 = History.open({ path: file, readonly: true });
+      try {
+        expect(v1.stats().agents.find((a) => a.agent === 'queued')!.latency.p95Ms).toBe(50);
+      } finally {
+        await v1.close();
+      }
+      expect(await sqlite3(file, 'SELECT max(version) FROM schema_migrations')).toBe('1');
     });
   });
 });
