@@ -119,6 +119,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(launcher === undefined ? {} : { launcher }),
     ...(helpers === undefined ? {} : { helpers }),
   });
+  // With --agent-labels, every agent's series exist before the first scrape (the telemetry waits for one before spawning).
+  spawner.metrics.declareAgents(loaded.agents.map((a) => a.name));
   // Ctrl-C (or SIGTERM) stops the batch cleanly: every agent tree killed, the batch still reported and recorded.
   // A second one only says so: dying then would lose the batch from the history. Exit code 128 + the signal's number.
   const stop = new AbortController();
@@ -129,6 +131,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       return;
     }
     stoppedBy = signal;
+    process.stderr.write(`spawnpool: ${signal}: stopping the batch (killing agent trees; it is still reported and recorded)\n`);
     stop.abort();
   };
   process.on('SIGINT', onSignal);

@@ -13,7 +13,7 @@
  * create a histogram point before its first measurement.
  */
 import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, Observable } from '@opentelemetry/api';
-import type { NamedRecord, QueuedBatch, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
+import type { NamedRecord, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
 import { lastBatchValue, type BatchTally } from './batch-tally.ts';
 import {
   AGENT_GAUGES, BATCHES, COUNTERS, ERRORS, HISTOGRAMS, LAST_BATCH, OUTCOMES, RING_DROPPED, RING_WRITTEN, SPAWNER_INFO,
@@ -79,7 +79,7 @@ export class OtelExporter {
     for (const [stage, code] of errorSeries()) this.#errors.add(0, { stage, 'error.type': code });
     this.#batches.add(0);
     if (!this.#agentLabels) this.#zero({});
-    this.#unsubscribe = [metrics.onBatch((b) => this.#queued(b)), metrics.subscribe((record) => this.#observe(record))];
+    this.#unsubscribe = [metrics.onBatch(() => this.#queued()), metrics.onAgents((names) => this.#agentsDeclared(names)), metrics.subscribe((record) => this.#observe(record))];
   }
 
   /** Stops recording; instruments already created stay with the Meter. Idempotent. */
@@ -88,10 +88,13 @@ export class OtelExporter {
     this.#meter.removeBatchObservableCallback(this.#callback, this.#observables);
   }
 
-  #queued(b: QueuedBatch): void {
+  #queued(): void {
     this.#batches.add(1);
+  }
+
+  #agentsDeclared(names: readonly string[]): void {
     if (!this.#agentLabels) return;
-    for (const name of b.agents) {
+    for (const name of names) {
       if (this.#agents.has(name)) continue;
       this.#agents.add(name);
       this.#zero({ agent: name });

@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ConfigError } from '../errors.ts';
-import type { NamedRecord, PrometheusSource, QueuedBatch, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
+import type { NamedRecord, PrometheusSource, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
 import { lastBatchValue, type BatchTally } from './batch-tally.ts';
 import {
   AGENT_GAUGES, BATCHES, COUNTERS, ERRORS, HISTOGRAMS, LAST_BATCH, OUTCOMES, RING_DROPPED, RING_WRITTEN, SPAWNER_INFO,
@@ -127,7 +127,7 @@ export class PrometheusExporter implements PrometheusSource {
     for (const [stage, code] of errorSeries()) this.#errors.inc({ stage, error_type: code }, 0);
     if (!this.#agentLabels) this.#zero({});
 
-    this.#unsubscribe = [metrics.onBatch((b) => this.#queued(b)), metrics.subscribe((record) => this.#observe(record))];
+    this.#unsubscribe = [metrics.onBatch(() => this.#queued()), metrics.onAgents((names) => this.#agentsDeclared(names)), metrics.subscribe((record) => this.#observe(record))];
     metrics.attachPrometheus(this);
   }
 
@@ -141,17 +141,20 @@ export class PrometheusExporter implements PrometheusSource {
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
   }
 
-  #queued(b: QueuedBatch): void {
+  #queued(): void {
     this.#batches.inc();
+  }
+
+  /** Creates an agent's series at 0 the first time its name is seen. */
+  #agentsDeclared(names: readonly string[]): void {
     if (!this.#agentLabels) return;
-    for (const name of b.agents) {
+    for (const name of names) {
       if (this.#agents.has(name)) continue;
       this.#agents.add(name);
       this.#zero({ agent: name });
     }
   }
 
-  /** Creates every outcome series of the counters and histograms at 0, with `extra` labels. */
   #zero(extra: Labels): void {
     for (const outcome of OUTCOMES) {
       for (const counter of Object.values(this.#counters)) counter.inc({ outcome, ...extra }, 0);

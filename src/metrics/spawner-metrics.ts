@@ -52,6 +52,8 @@ export interface QueuedBatch {
 }
 
 export type BatchListener = (batch: QueuedBatch) => void;
+/** Agent names about to run: from a queued batch, or declared ahead (`declareAgents`). Names may repeat across calls. */
+export type AgentsListener = (agents: readonly string[]) => void;
 
 /** Agents of this spawner now, from the ring's exact totals (records not drained yet included). */
 export interface AgentCounts {
@@ -89,6 +91,7 @@ export class SpawnerMetrics {
   // Listeners run synchronously inside drain(); they must not throw into it.
   readonly #listeners = new Set<RecordListener>();
   readonly #batchListeners = new Set<BatchListener>();
+  readonly #agentsListeners = new Set<AgentsListener>();
   // Set by the prom-client exporter, if the spawner has one (prom-client is otherwise never loaded).
   #prometheus: PrometheusSource | undefined;
   #nextBatchId: number;
@@ -120,17 +123,29 @@ export class SpawnerMetrics {
   beginBatch(agents: readonly string[]): number {
     const batchId = this.#nextBatchId;
     this.#nextBatchId = batchId >= MAX_BATCH_ID ? 1 : batchId + 1;
-    for (const name of agents) this.names.idOf(name);
     this.#queuedAgents += agents.length;
+    this.declareAgents(agents);
     const queued: QueuedBatch = { batchId, runId: this.runId, agents, queuedAt: wallClockMs() };
-    for (const listener of this.#batchListeners) {
-      try {
-        listener(queued);
-      } catch (error) {
-        process.emitWarning(`spawnpool: a batch listener threw: ${(error as Error).message}`);
-      }
-    }
+    for (const listener of this.#batchListeners) notify(listener, queued, 'batch');
     return batchId;
+  }
+
+  /**
+   * Enters agent names in the name table and tells the exporters, before any
+   * batch runs them: with per-agent labels, their series then exist at 0
+   * from now on, so a scrape before their batch holds the 0 (the CLI declares
+   * the agents file's names before its first scrape). Batches declare their
+   * agents themselves when queued.
+   */
+  declareAgents(agents: readonly string[]): void {
+    for (const name of agents) this.names.idOf(name);
+    for (const listener of this.#agentsListeners) notify(listener, agents, 'agents');
+  }
+
+  /** Calls `listener` with the agent names of every queued batch and every `declareAgents` call from now on. */
+  onAgents(listener: AgentsListener): () => void {
+    this.#agentsListeners.add(listener);
+    return () => this.#agentsListeners.delete(listener);
   }
 
   /** Calls `listener` for every batch queued from now on. Returns the unsubscribe function. */
@@ -207,6 +222,14 @@ export class SpawnerMetrics {
       run: this.#windows.exit.stats(),
       totals: counters.totals,
     };
+  }
+}
+
+function notify<T>(listener: (value: T) => void, value: T, what: string): void {
+  try {
+    listener(value);
+  } catch (error) {
+    process.emitWarning(`spawnpool: a metrics ${what} listener threw: ${(error as Error).message}`);
   }
 }
 

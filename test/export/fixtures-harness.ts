@@ -4,14 +4,15 @@ import type { AgentResult, AgentSpec, Batch, SpawnOutcome, Spawner } from '../..
 /**
  * 40 agents, every name unique (`<tag>-<kind>-<i>`): 30 spawn and exit 0 (15
  * with a prompt built on a worker), 5 exit 1, 3 name a missing binary, 2
- * have a template that does not parse (their build fails).
+ * have a template longer than their token budget (their build fails with
+ * E_BUILD, on the worker: the CLI's pre-flight cannot see it).
  */
 export function harnessAgents(tag: string): AgentSpec[] {
   return [
     ...Array.from({ length: 30 }, (_, i): AgentSpec => (i % 2 === 0 ? { name: `${tag}-ok-${i}`, command: 'true' } : { name: `${tag}-ok-${i}`, command: 'cat', prompt: { template: 'Task {{n}}: summarise.', vars: { n: i } } })),
     ...Array.from({ length: 5 }, (_, i): AgentSpec => ({ name: `${tag}-exit1-${i}`, command: 'false' })),
     ...Array.from({ length: 3 }, (_, i): AgentSpec => ({ name: `${tag}-missing-${i}`, command: '/nonexistent/spawnpool-test-agent' })),
-    ...Array.from({ length: 2 }, (_, i): AgentSpec => ({ name: `${tag}-badtemplate-${i}`, command: 'cat', prompt: { template: '{{#open}} never closed' } })),
+    ...Array.from({ length: 2 }, (_, i): AgentSpec => ({ name: `${tag}-overbudget-${i}`, command: 'cat', prompt: { template: 'This template alone is more than one token long.', maxTokens: 1 } })),
   ];
 }
 

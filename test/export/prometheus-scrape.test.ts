@@ -150,7 +150,7 @@ describe.each(['lib', 'otel'] as const)('Prometheus scraping a library host (%s)
     // Errors: one per failed agent, at its stage; the failed builds counted once, not twice.
     const errors = await prometheus.query(`sum by (stage, error_type) (increase(spawnpool_errors_total{job="${job}"}[${RANGE}])) > 0`, t);
     expect(new Map(errors.map((e) => [`${e.metric.stage} ${e.metric.error_type}`, Number(e.value[1])]))).toEqual(h.counted.errors);
-    expect(h.counted.errors.get('build E_TEMPLATE')).toBe(4);
+    expect(h.counted.errors.get('build E_BUILD')).toBe(4);
     expect(await inc(`spawnpool_batches_total{job="${job}"}`)).toBe(3);
     // Running agents: the three waiters, while they waited.
     expect(h.runningSeen).toBe(3);

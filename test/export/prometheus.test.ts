@@ -125,6 +125,10 @@ describe('spawner.metrics.prometheus()', () => {
         expect(sample(after, 'spawnpool_spawns_total', { agent: 'second', outcome: 'ok' })).toBe(1);
         expect(sample(after, 'spawnpool_runs_total', { agent: 'first', outcome: 'ok' })).toBe(1);
         // errors_total stays bounded: never by agent.
+        // Names declared ahead (the CLI declares its agents file's) have their series before any batch queues them.
+        spawner.metrics.declareAgents(['later']);
+        const declared = parsePrometheus(await spawner.metrics.prometheus()).samples;
+        expect(sample(declared, 'spawnpool_spawns_total', { agent: 'later', outcome: 'ok' })).toBe(0);
         expect(after.filter((s) => s.name === 'spawnpool_errors_total' && 'agent' in s.labels)).toEqual([]);
       });
     });
