@@ -210,8 +210,15 @@ export function ringBytes(capacity: number, lanes: number = DEFAULT_RING_LANES):
 
 /**
  * A view of a metrics ring. `create` on the main thread, `attach` on a worker
- * to the same SharedArrayBuffer. Any view may `write` (from the one thread
- * that uses it); only the creator's view may `drain`.
+ * to the same SharedArrayBuffer. Any view may `write`, from the one thread
+ * that uses it; only the creator's view may `drain`.
+ *
+ * @example
+ * const ring = MetricsRing.create({ capacity: 8192 });    // main thread
+ * new Worker(url, { workerData: { ring: ring.buffer } });
+ * const view = MetricsRing.attach(workerData.ring);       // in the worker, once
+ * view.write(record);                                     // claims a lane at the first write
+ * ring.drain((r) => window.push(r.durationMs, r.ok));     // main thread; copy what you keep
  */
 export class MetricsRing {
   readonly buffer: SharedArrayBuffer;
@@ -281,12 +288,10 @@ export class MetricsRing {
       const lw = laneWord(lane, capacity);
       i32[lw + L_CURSOR] = start | 0;
       i32[lw + L_READ] = start | 0;
-    }
-    // Each slot holds, as far as the protocols can tell, the ticket one lap before the first one
-    // that will land there: older than any real record (the shared lane's writers rely on it).
-    // Storing it also has the OS back every page now rather than in the writers' first lap.
-    for (let lane = 0; lane <= lanes; lane++) {
-      const slots = laneWord(lane, capacity) + LANE_HEADER_WORDS;
+      // Each slot holds, as far as the protocols can tell, the ticket one lap before the first one
+      // that will land there: older than any real record (the shared lane's writers rely on it).
+      // Storing it also has the OS back every page now rather than in the writers' first lap.
+      const slots = lw + LANE_HEADER_WORDS;
       for (let slot = 0; slot < capacity; slot++) {
         const firstTicket = (start + ((slot - start) & (capacity - 1))) >>> 0;
         i32[slots + slot * SLOT_WORDS + S_SEQ] = (firstTicket - capacity) | 0;
@@ -297,7 +302,12 @@ export class MetricsRing {
     return new MetricsRing(buffer);
   }
 
-  /** A view of an existing ring, for a writer on another thread. */
+  /**
+   * A view of an existing ring, for a writer on another thread. Attach once per
+   * thread and keep the view: a view that writes takes a lane for good, so a
+   * view per task would use the lanes up and send every later writer to the
+   * shared lane.
+   */
   static attach(buffer: SharedArrayBuffer): MetricsRing {
     return new MetricsRing(buffer);
   }
