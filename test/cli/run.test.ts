@@ -9,9 +9,9 @@ describe('spawnpool run', () => {
     const { code, stdout } = await cli(['run', 'examples/agents.json']);
     expect(code).toBe(1);
     for (const column of ['queue ms', 'build ms', 'launch ms', 'spawn ms', 'pid']) expect(stdout).toContain(column);
-    expect(stdout).toMatch(/^summarizer\s+ok\s+\d+/m);
+    expect(stdout).toMatch(/^summarizer\s+succeeded\s+\d+/m);
     expect(stdout).toMatch(/^flaky\s+failed:run/m);
-    expect(stdout).toMatch(/batch 1: 4\/4 spawned .* 3\/4 succeeded \(need 4\)/);
+    expect(stdout).toMatch(/batch \d+: 4\/4 spawned .* 3\/4 succeeded \(exited 0; need 4\)/);
     expect(stdout).toMatch(/window .* p95 n\/a/);
     expect(stdout).toContain('flaky: [E_EXIT] Agent "flaky" exited with code 3');
   });
@@ -19,10 +19,11 @@ describe('spawnpool run', () => {
   it('--sequential --json prints one object with batch, agents and window', async () => {
     const { code, stdout } = await cli(['run', 'examples/agents.json', '--sequential', '--json', '--min-success', '3']);
     expect(code).toBe(0);
-    const report = JSON.parse(stdout) as { batch: { mode: string; total: number }; agents: { name: string; timings: Record<string, number> }[]; window: { count: number; written: number } };
-    expect(report.batch).toMatchObject({ mode: 'sequential', total: 4 });
+    const report = JSON.parse(stdout) as { options: { mode: string; minSuccess: number }; batch: { total: number; succeeded: number; ok: boolean }; agents: { name: string; timings: Record<string, number> }[]; window: { count: number; written: number } };
+    expect(report.options).toMatchObject({ mode: 'sequential', minSuccess: 3 });
+    expect(report.batch).toMatchObject({ total: 4, succeeded: 3, ok: true });
     expect(report.agents.map((a) => a.name)).toEqual(['summarizer', 'reviewer', 'planner', 'flaky']);
-    for (const a of report.agents) expect(Object.keys(a.timings).sort()).toEqual(['buildMs', 'launchMs', 'queueMs', 'spawnMs']);
+    for (const a of report.agents) expect(Object.keys(a.timings).sort()).toEqual(['buildMs', 'launchMs', 'queueMs', 'sinceBatchStartMs', 'spawnMs']);
     expect(report.window.count).toBe(4);
     // 4 BUILD + 4 SPAWN + 4 EXIT records.
     expect(report.window.written).toBe(12);

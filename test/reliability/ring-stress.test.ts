@@ -66,12 +66,17 @@ describe('metrics ring under stress', () => {
           expect(r.writerThreadId).toBeGreaterThan(0);
           expect(r.pid).toBe(0);
         } else {
-          expect(r.writerThreadId).toBe(0);
           expect(pidsByBatch.get(r.batchId)!.has(r.pid)).toBe(true);
         }
         if (r.stage === 'exit') expect(r.detailMs).toBe(0); // the exit code
         expect(Number.isFinite(r.durationMs) && r.durationMs >= 0).toBe(true);
       }
+      // SPAWN and EXIT come from the launch thread: one thread, neither the main thread nor a build worker.
+      const launchSide = new Set(seen.filter((r) => r.stage !== 'build').map((r) => r.writerThreadId));
+      const builders = new Set(seen.filter((r) => r.stage === 'build').map((r) => r.writerThreadId));
+      expect(launchSide.size).toBe(1);
+      expect([...launchSide][0]).toBeGreaterThan(0);
+      expect(builders.has([...launchSide][0]!)).toBe(false);
       // Each (batch, agent, stage) at most once: no record read twice.
       const keys = new Set(seen.map((r) => `${r.batchId}/${r.agent}/${r.stage}`));
       expect(keys.size).toBe(seen.length);
