@@ -33,12 +33,10 @@ import type { LaunchThreadData } from '../src/pipeline/thread-data.ts';
 const data = workerData as LaunchThreadData;
 const port = parentPort!;
 let outbox: AgentEvent[] = [];
-// Output events in the outbox with their chunks, and those still taking more chunks, by agent and
-// stream: consecutive chunks of one stream travel as one, and one message carries every event of a turn.
+// Output events in the outbox with their chunks: consecutive chunks of one stream travel as one.
 let parts = new Map<OutputEvent, Uint8Array[]>();
 // Pipe reads are at most 64 KiB: up to 1 MiB per message keeps each copy small.
 const MAX_JOINED_CHUNKS = 16;
-let open = new Map<string, OutputEvent>();
 
 /** Messages to the main thread: a burst of FLUSH_BURST, then one per FLUSH_INTERVAL_MS (see above). */
 const FLUSH_BURST = 8;
@@ -60,19 +58,17 @@ const side = new LaunchSide({
   threadId,
   emit: (event) => {
     if (outbox.length === 0) scheduleFlush();
-    if (event.type === 'output') {
-      const key = `${event.batchId}/${event.index}/${event.stream}`;
-      const joining = open.get(key);
-      if (joining !== undefined && parts.get(joining)!.length < MAX_JOINED_CHUNKS) {
-        parts.get(joining)!.push(event.chunk);
+    // A chunk joins the one before it only if nothing came in between, so the main thread hears every
+    // agent's output, and the events of all of them, in the order they happened.
+    const last = outbox.at(-1);
+    if (event.type === 'output' && last?.type === 'output' && last.batchId === event.batchId && last.index === event.index && last.stream === event.stream) {
+      const chunks = parts.get(last)!;
+      if (chunks.length < MAX_JOINED_CHUNKS) {
+        chunks.push(event.chunk);
         return;
       }
-      open.set(key, event);
-      parts.set(event, [event.chunk]);
-    } else {
-      // Output that came before this event must stay before it: later chunks start new entries.
-      open.clear();
     }
+    if (event.type === 'output') parts.set(event, [event.chunk]);
     outbox.push(event);
   },
 });
@@ -85,7 +81,6 @@ function flush(): void {
   const events = outbox;
   outbox = [];
   parts = new Map();
-  open = new Map();
   post({ type: 'events', events });
 }
 

@@ -25,7 +25,8 @@ export const DEFAULT_STREAM_BUFFER_BYTES = 8 * 1024 * 1024;
  */
 export class OutputStream {
   readonly #bound: number;
-  readonly #queue: Uint8Array[] = [];
+  // Unread chunks; `gap`: bytes were dropped just before this one.
+  readonly #queue: { chunk: Uint8Array; gap: boolean }[] = [];
   #queued = 0;
   #ended = false;
   #dropped = 0;
@@ -45,15 +46,16 @@ export class OutputStream {
   /** @internal */
   push(chunk: Uint8Array): void {
     if (this.#ended || chunk.byteLength === 0) return;
-    this.#queue.push(chunk);
+    this.#queue.push({ chunk, gap: false });
     this.#queued += chunk.byteLength;
     while (this.#queued > this.#bound) {
-      const oldest = this.#queue[0]!;
+      const oldest = this.#queue[0]!.chunk;
       const over = this.#queued - this.#bound;
       // Drop whole chunks while that stays within the bound; cut the head off the last one.
       const cut = Math.min(over, oldest.byteLength);
       if (cut === oldest.byteLength) this.#queue.shift();
-      else this.#queue[0] = oldest.subarray(cut);
+      else this.#queue[0] = { chunk: oldest.subarray(cut), gap: true };
+      if (this.#queue.length > 0) this.#queue[0]!.gap = true;
       this.#queued -= cut;
       this.#dropped += cut;
     }
@@ -68,31 +70,51 @@ export class OutputStream {
 
   /** The raw bytes, chunk by chunk, as they come. */
   async *chunks(): AsyncIterableIterator<Uint8Array> {
+    for await (const { chunk } of this.#pull()) yield chunk;
+  }
+
+  /**
+   * Each line as it completes, without its `\n` (or `\r\n`); a last line without one comes at the end.
+   * Where bytes were dropped, the broken line is skipped (never half a line): lines resume at the next `\n`.
+   */
+  async *lines(): AsyncIterableIterator<string> {
+    let decoder = new StringDecoder('utf8');
+    let pending = '';
+    let skipping = false;
+    for await (const { chunk, gap } of this.#pull()) {
+      if (gap) {
+        decoder = new StringDecoder('utf8');
+        pending = '';
+        skipping = true;
+      }
+      let text = decoder.write(chunk as Buffer);
+      if (skipping) {
+        const newline = text.indexOf('\n');
+        if (newline === -1) continue;
+        text = text.slice(newline + 1);
+        skipping = false;
+      }
+      const parts = (pending + text).split('\n');
+      pending = parts.pop()!;
+      for (const line of parts) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+    }
+    pending += decoder.end();
+    if (pending !== '' && !skipping) yield pending;
+  }
+
+  async *#pull(): AsyncIterableIterator<{ chunk: Uint8Array; gap: boolean }> {
     if (this.#read) throw new TypeError('An output stream can be read only once: keep what you need');
     this.#read = true;
     for (;;) {
       if (this.#queue.length > 0) {
-        const chunk = this.#queue.shift()!;
-        this.#queued -= chunk.byteLength;
-        yield chunk;
+        const entry = this.#queue.shift()!;
+        this.#queued -= entry.chunk.byteLength;
+        yield entry;
         continue;
       }
       if (this.#ended) return;
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
-  }
-
-  /** Each line as it completes, without its `\n` (or `\r\n`); a last line without one comes at the end. */
-  async *lines(): AsyncIterableIterator<string> {
-    const decoder = new StringDecoder('utf8');
-    let pending = '';
-    for await (const chunk of this.chunks()) {
-      const parts = (pending + decoder.write(chunk as Buffer)).split('\n');
-      pending = parts.pop()!;
-      for (const line of parts) yield line.endsWith('\r') ? line.slice(0, -1) : line;
-    }
-    pending += decoder.end();
-    if (pending !== '') yield pending;
   }
 
   /** Each line parsed as JSON (empty lines skipped); a line that is not JSON comes as `{ unparsed: line }`. */

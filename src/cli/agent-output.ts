@@ -38,6 +38,9 @@ export function outputPrinter(mode: OutputMode, names: readonly string[]): Outpu
           for await (const line of lines) print(to, prefix, [line]);
         };
         await Promise.all([pump(outcome.stdout.lines(), process.stdout), pump(outcome.stderr.lines(), process.stderr)]);
+        for (const [name, stream] of [['stdout', outcome.stdout], ['stderr', outcome.stderr]] as const) {
+          if (stream.droppedBytes > 0) process.stderr.write(`${prefix} spawnpool: ${stream.droppedBytes} bytes of its ${name} were dropped unprinted (it wrote faster than they could be shown); --results DIR keeps all of it\n`);
+        }
         return;
       }
       const result = await outcome.result;

@@ -146,6 +146,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       ...(concurrency === undefined ? {} : { concurrency }),
       minSuccess,
       stream: output === 'tag',
+      // The printer keeps up unless the terminal cannot: room for bursts, and any loss is reported.
+      ...(output === 'tag' ? { streamBufferBytes: 64 * 2 ** 20 } : {}),
       ...(resultsDir === undefined ? {} : { resultsDir }),
     };
     const batch = spawner.spawnBatch(loaded.agents, { ...batchOptions, signal: stop.signal });
@@ -155,6 +157,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     const outcomes: SpawnOutcome[] = [];
     for await (const outcome of batch) {
       outcomes[outcome.index] = outcome;
+      // The CLI has nothing more to write: an agent with stdin "open" gets its prompt, then end of file.
+      outcome.stdin?.end();
       printing.push(printer.follow(outcome));
       progress.tick(outcome.name, outcome.ok);
     }

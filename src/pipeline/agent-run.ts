@@ -56,8 +56,13 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
     settle(wallClockMs());
     writeRecord(ctx, 'spawn', plan.agentId, false, error.code, exit?.pid ?? 0, wallClockMs(), timings.spawnMs, timings.queueMs);
     const result = notRun(stage, error, exit);
-    ctx.emit({ type: 'spawned', batchId: ctx.batchId, index, ok: false, stage, error, pid: exit?.pid, timings, prompt: undefined, result });
-    return { exited: Promise.resolve() };
+    const emit = (saved: WireResult) => ctx.emit({ type: 'spawned', batchId: ctx.batchId, index, ok: false, stage, error, pid: exit?.pid, timings, prompt: undefined, result: saved });
+    if (plan.saveTo === undefined) {
+      emit(result);
+      return { exited: Promise.resolve() };
+    }
+    // Its result.json too, so that a results folder accounts for every agent.
+    return { exited: saveResult(plan, result, timings, undefined).then(emit) };
   };
   const stopped = (when: string) => fail('aborted', stoppedError(plan.name, ctx.stopReason(), when));
 

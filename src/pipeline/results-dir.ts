@@ -32,6 +32,8 @@ export async function saveResult(plan: AgentPlan, result: WireResult, timings: W
   const { stdout: _stdout, stderr: _stderr, ...rest } = result;
   const record = { name: plan.name, ...rest, timings, prompt, stdoutFile: plan.stdoutFile, stderrFile: plan.stderrFile };
   try {
+    // An agent that never got to start has no folder yet.
+    await mkdir(plan.saveTo!, { recursive: true });
     await writeFile(path.join(plan.saveTo!, 'result.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
     return result;
   } catch (error) {
