@@ -283,9 +283,8 @@ describe('spawnpool run: bad --output', () => {
 });
 
 describe('spawnpool run --results, an agent that never spawned', () => {
-  // BUG, reported to the lead (src/pipeline/agent-run.ts): result.json is written only for agents that spawned
-  // (saveResult runs on the exit path); an agent that fails to spawn (E_ENOENT, E_CWD) gets prompt.txt, empty
-  // stdout and stderr, and no result.json, though resultsDir promises all four "before result settles".
+  // Regression (found by this file, fixed in 9552628): result.json was written only for agents that spawned;
+  // one that failed to spawn (E_ENOENT, E_CWD) got prompt.txt, empty stdout and stderr, and no result.json.
   it('still gets a result.json saying how it failed', async () => {
     await withTempDir(async (dir) => {
       const results = path.join(dir, 'results');
@@ -302,10 +301,9 @@ describe('spawnpool run --results, an agent that never spawned', () => {
 });
 
 describe('spawnpool run, an agent with stdin: "open"', () => {
-  // BUG, reported to the lead (src/cli/run.ts): the CLI accepts stdin: "open" in an agents file but nothing
-  // ever writes to or ends that stdin, so an agent that reads to end of file (cat, codex exec) never exits:
-  // the run hangs (here the agent's own timeoutMs ends it). It should end the stdin after the prompt, or
-  // refuse the field with exit 2 naming the agent and field.
+  // Regression (found by this file, fixed in 9552628): the CLI accepted stdin: "open" but nothing ever wrote to
+  // or ended that stdin, so an agent reading to end of file (cat, codex exec) never exited and the run hung
+  // (here the agent's own timeoutMs would end it). Ending it after the prompt, or exit 2 naming the field, pass.
   it('does not leave the agent waiting on a stdin nobody will end', async () => {
     await withTempDir(async (dir) => {
       const file = path.join(dir, 'agents.json');
@@ -318,12 +316,11 @@ describe('spawnpool run, an agent with stdin: "open"', () => {
 });
 
 describe('what --output tag prints when an agent outruns the printer', () => {
-  // BUG, reported to the lead (src/batch/output-stream.ts, src/cli/agent-output.ts): past its unread bound
-  // (8 MiB in the CLI) an OutputStream drops the oldest bytes mid-line, and lines() then yields the cut
-  // line's tail, or glues it to the half line it was holding, as a line. Tag prints that line as the
-  // agent's, and nothing reports the loss. Seen through the CLI: an agent printing 1,000,000 lines of 40
-  // characters, `spawnpool run --output tag > file` printed 850,768 and 917,580 whole ones in two runs,
-  // and a spliced "a line of forty chas.............."; here it is without timing.
+  // Regression (found by this file, fixed in 9552628): past its unread bound an OutputStream drops the oldest
+  // bytes mid-line, and lines() yielded the cut line's tail, or glued it to the half line it held, as a line;
+  // tag printed it as the agent's, and nothing reported the loss. Seen through the CLI before the fix: an agent
+  // printing 1,000,000 lines of 40 characters, `spawnpool run --output tag > file` printed 850,768 and 917,580
+  // whole ones in two runs, and a spliced "a line of forty chas..............". Here it is without timing.
   it('lines() after a drop yields only lines the agent wrote', async () => {
     const stream = new OutputStream(16);
     stream.push(Buffer.from('aaaaaaaaa\n'));
