@@ -23,6 +23,8 @@ import { agentFolder } from './pipeline/results-dir.ts';
 import { preflightAgents } from './spec/preflight.ts';
 import { isResolvedAgent, resolveAgents, type ResolvedAgent } from './spec/resolve.ts';
 import { wallClockMs } from './metrics/record.ts';
+import { parseOptions } from './options/parse-options.ts';
+import { BATCH_OPTION_WORDS, batchOptionsSchema, SPAWNER_OPTION_WORDS, spawnerOptionsSchema } from './options/schemas.ts';
 import type { AgentSpec } from './spec/schema.ts';
 
 export interface SpawnerOptions {
@@ -101,13 +103,12 @@ export class Spawner {
   #closed: Promise<void> | undefined;
 
   constructor(options: SpawnerOptions = {}) {
+    // Keys and types; what depends on other options is checked below, where they meet.
+    parseOptions(spawnerOptionsSchema, SPAWNER_OPTION_WORDS, options, 'new Spawner()');
     const workers = options.workers ?? Math.min(4, os.availableParallelism());
-    if (!Number.isInteger(workers) || workers < 1) {
-      throw new ConfigError(`Expected the \`workers\` option to be a positive integer, got \`${String(options.workers)}\``);
-    }
-    this.#concurrency = checkConcurrency(options.concurrency ?? Number.POSITIVE_INFINITY);
-    const buildTimeoutMs = checkBuildTimeout(options.buildTimeoutMs ?? 60_000);
-    const nice = checkNice(options.workerNice ?? DEFAULT_WORKER_NICE);
+    this.#concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+    const buildTimeoutMs = options.buildTimeoutMs ?? 60_000;
+    const nice = options.workerNice ?? DEFAULT_WORKER_NICE;
     const windowSize = options.windowSize ?? DEFAULT_WINDOW_SIZE;
     const ringCapacity = options.ringCapacity ?? Math.max(DEFAULT_RING_CAPACITY, nextPowerOfTwo(windowSize));
     if (!isPowerOfTwo(ringCapacity)) {
@@ -166,8 +167,9 @@ export class Spawner {
    */
   spawnBatch(agents: readonly (AgentSpec | ResolvedAgent)[], options: BatchOptions = {}): Batch {
     if (this.#closed) throw new SpawnError('E_CLOSED', 'spawnBatch() called after close(): create a new Spawner');
+    parseOptions(batchOptionsSchema, BATCH_OPTION_WORDS, options, 'spawnBatch()');
     const resolved = toResolved(agents);
-    const concurrency = checkConcurrency(options.concurrency ?? this.#concurrency);
+    const concurrency = options.concurrency ?? this.#concurrency;
     const minSuccess = options.minSuccess ?? resolved.length;
     if (!Number.isInteger(minSuccess) || minSuccess < 0 || minSuccess > resolved.length) {
       throw new ConfigError(`Expected the \`minSuccess\` option to be an integer from 0 to ${resolved.length} (the number of agents), got \`${String(options.minSuccess)}\``);
@@ -243,10 +245,6 @@ export class Spawner {
 /** See SpawnerOptions.workerNice; the measurement is at BuildPoolOptions.nice. */
 const DEFAULT_WORKER_NICE = 10;
 
-function checkNice(n: number): number {
-  if (Number.isInteger(n) && n >= 0 && n <= 19) return n;
-  throw new ConfigError(`Expected the \`workerNice\` option to be an integer from 0 to 19, got \`${String(n)}\``);
-}
 
 /** Specs validated, or agents already resolved used as they are. */
 function toResolved(agents: readonly (AgentSpec | ResolvedAgent)[]): ResolvedAgent[] {
@@ -254,15 +252,7 @@ function toResolved(agents: readonly (AgentSpec | ResolvedAgent)[]): ResolvedAge
   return agents.length > 0 && agents.every(isResolvedAgent) ? ([...agents] as ResolvedAgent[]) : resolveAgents(agents);
 }
 
-function checkBuildTimeout(ms: number): number {
-  if (Number.isInteger(ms) && ms >= 1) return ms;
-  throw new ConfigError(`Expected the \`buildTimeoutMs\` option to be a positive integer, got \`${String(ms)}\``);
-}
 
-function checkConcurrency(n: number): number {
-  if (n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= 1)) return n;
-  throw new ConfigError(`Expected the \`concurrency\` option to be a positive integer, got \`${String(n)}\``);
-}
 
 function nextPowerOfTwo(n: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(2, n)));
