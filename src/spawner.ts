@@ -34,7 +34,7 @@ export interface SpawnerOptions {
   builder?: string | URL;
   /** Folder that prompt context and template files must stay under. Default: process.cwd(). */
   root?: string;
-  /** Metric ring slots: a power of two >= windowSize. Default 8192. */
+  /** Metric ring slots per writing thread (each build worker and the launch thread gets a lane of its own; 9 lanes of 64-byte slots, ~4.7 MB at the default): a power of two >= windowSize. Default 8192. */
   ringCapacity?: number;
   /** Spawn outcomes kept for `metrics.snapshot()`. Default 1000. */
   windowSize?: number;

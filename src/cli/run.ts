@@ -27,7 +27,7 @@ Options:
   --min-success N    exit 0 when at least N agents succeed (default: all of them)
   --workers N        prompt-building worker threads (default: cores, at most 4)
   --root DIR         folder prompt files must stay under (default: the agents file's folder)
-  --ring-capacity N  metric ring slots, a power of two (default 8192)
+  --ring-capacity N  metric ring slots per writing thread, a power of two (default 8192)
   --launcher L       where agents are forked: direct, helper (small helper processes, so the
                      cost does not grow with this process's memory) or auto (default: helper
                      over 128 MiB of RSS; the SPAWNPOOL_LAUNCHER environment variable if set)

@@ -1,16 +1,21 @@
 /** Runs the spawnpool CLI from source in a child process, as a user would, and collects what it printed. */
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+// The CLI's default history database is ./.spawnpool/history.db: the tests' runs go to a temp file, not the checkout.
+const TEST_DB = path.join(mkdtempSync(path.join(os.tmpdir(), 'spawnpool-cli-db-')), 'history.db');
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** node arguments that start the CLI from source. */
 export const CLI = ['--import', 'tsx', `${ROOT}src/cli/main.ts`];
 
 export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], { cwd: ROOT });
+    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { SPAWNPOOL_DB: TEST_DB, ...process.env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -66,9 +66,9 @@ describe.each(['direct', 'helper'] as const)('abort (launcher %s)', (launcher) =
       expect(result.error?.agent).toBe(outcome.name);
       expect(result.error?.message).toMatch(new RegExp(`^Agent "${outcome.name}" was stopped .*: the batch was aborted$`));
     }
-    // With a concurrency of 6 the abort found agents both up and not yet started.
+    // With a concurrency of 6 the abort found agents both up and not yet started: at most 6 can have been up.
     expect(spawnedThenAborted).toBeGreaterThanOrEqual(4);
-    expect(spawnedThenAborted).toBeLessThan(15);
+    expect(spawnedThenAborted).toBeLessThanOrEqual(6);
 
     const summary = await batch.summary;
     expect(summary.total).toBe(16);

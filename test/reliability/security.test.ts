@@ -39,9 +39,13 @@ describe('security', () => {
   it('runs no shell: metacharacters in args, env and an arg-delivered prompt arrive literally', async () => {
     const victim = path.join(dir, 'victim.txt');
     await writeFile(victim, 'must survive');
+    // A canary folder stands where a destructive payload would aim: it proves the same, harmlessly.
+    const canary = path.join(dir, 'canary');
+    await mkdir(canary);
+    await writeFile(path.join(canary, 'alive'), '');
     const marker = (n: number) => path.join(dir, `marker-${n}`);
     const nasty = [
-      '; rm -rf /',
+      `; rm -rf ${canary}`,
       `; rm -f ${victim}`,
       `$(touch ${marker(1)})`,
       `\`touch ${marker(2)}\``,
@@ -72,6 +76,7 @@ describe('security', () => {
 
     for (let n = 1; n <= 8; n++) expect(await exists(marker(n)), `marker-${n}`).toBe(false);
     expect(await exists(victim)).toBe(true);
+    expect(await exists(path.join(canary, 'alive'))).toBe(true);
   });
 
   it("promptVia 'file': a 0600 file in a 0700 folder, gone after a normal exit", async () => {
