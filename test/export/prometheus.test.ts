@@ -85,6 +85,22 @@ describe('spawner.metrics.prometheus()', () => {
     });
   });
 
+  it('under a concurrency limit, spawn latency leaves the queue wait out, and the queue wait has its own histogram', async () => {
+    await withSpawner({ workers: 1 }, async (spawner) => {
+      // One at a time, each running 0.6 s: the second waits 0.6 s in the queue, the third 1.2 s, the fourth 1.8 s.
+      const agents = Array.from({ length: 4 }, (_, i) => ({ name: `slow-${i}`, command: 'sh', args: ['-c', 'sleep 0.6'] }));
+      const { outcomes } = await runToEnd(spawner.spawnBatch(agents, { concurrency: 1 }));
+      const { samples } = parsePrometheus(await spawner.metrics.prometheus());
+      expect(outcomes.map((o) => o.timings.queueMs).sort((a, b) => a - b)[3]).toBeGreaterThan(1700);
+      // Every spawn took well under 0.5 s once its build started; measured from the batch start, three would not.
+      expect(sample(samples, 'spawnpool_spawn_duration_seconds_bucket', { outcome: 'ok', le: '0.5' })).toBe(4);
+      expect(sample(samples, 'spawnpool_spawn_duration_seconds_bucket', { outcome: 'ok', le: '+Inf' })).toBe(4);
+      expect(sample(samples, 'spawnpool_queue_wait_seconds_count', {})).toBe(4);
+      expect(sample(samples, 'spawnpool_queue_wait_seconds_sum', {})).toBeGreaterThan(3.4);
+      expect(sample(samples, 'spawnpool_queue_wait_seconds_bucket', { le: '0.4' })).toBe(1);
+    });
+  });
+
   it('keeps the same bounded set of series however many differently named agents ran', async () => {
     await withSpawner({ workers: 1 }, async (spawner) => {
       await runToEnd(spawner.spawnBatch([{ name: 'only', command: 'true' }]));
