@@ -11,7 +11,7 @@
  * Node fallback covers systems without it. dash's `kill` cannot signal a
  * negative pid, so no POSIX shell script would do.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
@@ -24,7 +24,6 @@ process.stdin.on('data', (c) => { const lines = (rest + c).split('\\n'); rest = 
 process.stdin.on('end', () => { for (const n of g) { try { process.kill(-n, 'SIGKILL'); } catch {} } });`;
 
 export class Reaper {
-  #child: ChildProcess | undefined;
   #stdin: Writable | undefined;
   #failed = false;
 
@@ -42,7 +41,6 @@ export class Reaper {
   close(): void {
     this.#stdin?.end();
     this.#stdin = undefined;
-    this.#child = undefined;
   }
 
   #write(line: string): void {
@@ -65,7 +63,6 @@ export class Reaper {
     // Neither keeps the host alive: the watchdog matters only while agents, which do, are running.
     child.unref();
     (child.stdin as unknown as { unref?: () => void }).unref?.();
-    this.#child = child;
     this.#stdin = child.stdin!;
   }
 }

@@ -4,7 +4,7 @@
  * positive integer, got `0`"). An unknown key is an error with a "did you
  * mean", as in agent specs: `new Spawner({ wrokers: 2 })` must not pass.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 
 /** What each option must be, in words, for the message. */
