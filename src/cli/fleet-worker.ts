@@ -12,7 +12,7 @@ import { probeRedis } from '../fleet/redis.ts';
 import { FleetWorker } from '../fleet/worker.ts';
 import { Spawner } from '../spawner.ts';
 import { msFlag, QUEUE_OPTIONS, QUEUE_USAGE, queueFlags } from './fleet-flags.ts';
-import { startTelemetry, telemetrySpawnerOptions, TELEMETRY_OPTIONS, TELEMETRY_USAGE, type Telemetry } from './telemetry.ts';
+import { startTelemetry, telemetrySpawnerOptions, TELEMETRY_OPTIONS, TELEMETRY_USAGE, type Telemetry, type TelemetryFlags } from './telemetry.ts';
 import { intFlag, UsageError } from './usage-error.ts';
 
 export const WORKER_USAGE = `Usage: spawnpool worker --redis URL --queue NAME [options]
@@ -97,8 +97,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
   let telemetry: Telemetry | undefined;
   let worker: FleetWorker | undefined;
   try {
-    // A worker's endpoint is scraped for as long as it runs: nothing to wait for before the first job (unless --metrics-linger says so).
-    telemetry = await startTelemetry(spawner, { ...values, 'metrics-linger': values['metrics-linger'] ?? (values['serve-metrics'] === undefined ? undefined : '0') });
+    // A worker's endpoint is scraped for as long as it runs: no waiting for a first scrape before the first job (unless --metrics-linger asks for it).
+    const flags: TelemetryFlags & Record<string, unknown> = { ...values };
+    if (flags['serve-metrics'] !== undefined && flags['metrics-linger'] === undefined) flags['metrics-linger'] = '0';
+    telemetry = await startTelemetry(spawner, flags);
     await spawner.ready;
     worker = await FleetWorker.start({
       ...where,
@@ -124,7 +126,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       const stop = (signal: NodeJS.Signals) => {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
-        log(`${signal}: taking no more jobs; ${running.running} agent run${running.running === 1 ? '' : 's'} in flight, allowed to finish for ${Math.round((shutdownTimeoutMs ?? 30_000) / 1000)} s`);
+        log(`${signal}: taking no more jobs; ${running.running} agent run${running.running === 1 ? '' : 's'} in flight, allowed to finish for ${duration(shutdownTimeoutMs ?? 30_000)}`);
         // A second signal: exit now. The agents' trees are killed on the way out (the spawner's exit hook).
         process.once('SIGTERM', () => process.exit(143));
         process.once('SIGINT', () => process.exit(130));
@@ -143,6 +145,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
     await spawner.close();
     await telemetry?.close();
   }
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 function log(message: string): void {

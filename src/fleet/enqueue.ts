@@ -56,7 +56,7 @@ const OPTION_KEYS = ['redis', 'queue', 'agents', 'agentsFile', 'tasks', 'run', '
 const optionsSchema = z.strictObject({
   redis: redisUrlSchema,
   queue: queueNameSchema,
-  agents: z.looseObject({ defaults: z.unknown().optional(), agents: z.array(z.unknown()) }),
+  agents: z.strictObject({ defaults: z.unknown().optional(), agents: z.array(z.unknown()) }),
   agentsFile: z.string().min(1).optional(),
   tasks: z.array(z.custom<Task>((t) => typeof t === 'object' && t !== null && typeof (t as Task).id === 'string', 'to be tasks from loadTasks()')).optional(),
   run: runNameSchema.optional(),
@@ -115,6 +115,9 @@ export async function enqueueRun(options: EnqueueOptions): Promise<EnqueueReport
       const total = (parent.data as RunData).total;
       throw new ConfigError(`run "${run}" is already in queue "${o.queue}" with ${total} agent runs, and this enqueue has ${payloads.length - existing} it does not have: give it another run name`);
     }
+    // Before the jobs: workers already waiting would otherwise take some before the limit applies.
+    if (o.rateLimit === null) await queue.removeGlobalRateLimit().catch(fail);
+    else if (o.rateLimit !== undefined) await queue.setGlobalRateLimit(o.rateLimit.max, o.rateLimit.durationMs).catch(fail);
     if (parent === undefined) {
       const backoff = { type: 'exponential', delay: o.backoffMs ?? 1000 };
       await flows
@@ -133,8 +136,6 @@ export async function enqueueRun(options: EnqueueOptions): Promise<EnqueueReport
         })
         .catch(fail);
     }
-    if (o.rateLimit === null) await queue.removeGlobalRateLimit().catch(fail);
-    else if (o.rateLimit !== undefined) await queue.setGlobalRateLimit(o.rateLimit.max, o.rateLimit.durationMs).catch(fail);
     return { run, queue: o.queue, jobs: payloads.length, added: parent === undefined ? payloads.length - existing : 0 };
   } finally {
     await Promise.allSettled([flows.close(), queue.close(), runsQueue.close()]);

@@ -16,6 +16,7 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, wha
   const issue = result.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
+    if (issue.path.length > 0) throw new ConfigError(`Unknown field \`${key}\` in the \`${issue.path.map(String).join('.')}\` option of ${what}`);
     const near = closest(key, known);
     throw new ConfigError(`Unknown option \`${key}\` of ${what}${near === undefined ? `: expected one of ${known.map((k) => `\`${k}\``).join(', ')}` : `: did you mean \`${near}\`?`}`);
   }

@@ -103,7 +103,7 @@ export async function runAgentJob(job: JobLike, signal: AbortSignal, ctx: RunCon
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date().toISOString(),
     waitMs: startedAt - job.timestamp,
-    timings: { ...o.timings, runMs: result.durationMs },
+    timings: { queueMs: o.timings.queueMs, buildMs: o.timings.buildMs, launchMs: o.timings.launchMs, spawnMs: o.timings.spawnMs, runMs: result.durationMs },
     prompt: o.prompt === undefined ? null : { sha256: o.prompt.sha256, bytes: o.prompt.bytes, tokens: o.prompt.tokens, truncated: o.prompt.truncated },
     stdout: output === undefined ? result.stdout : null,
     stderr: output === undefined ? result.stderr : null,

@@ -25,10 +25,10 @@ export interface WorkerProcess {
 const live = new Set<ChildProcess>();
 
 /** Starts `spawnpool worker --host <host> ...args` and resolves once it takes jobs (its "taking agent runs" line). */
-export async function startWorker(host: string, args: string[], env: Record<string, string> = {}): Promise<WorkerProcess> {
+export async function startWorker(host: string, args: string[]): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [...CLI, 'worker', '--host', host, '--workers', '1', ...args], {
     cwd: ROOT,
-    env: { ...process.env, FLEET_TEST_HOST: host, ...env },
+    env: { ...process.env, FLEET_TEST_HOST: host },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   live.add(child);
@@ -102,15 +102,15 @@ export interface Workspace {
   remove(): Promise<void>;
 }
 
-/** A temp folder with agents.json (one agent: the marker agent) and tasks.jsonl (ids t1..tN). */
-export async function workspace(tasks: number, agentExtra: Record<string, unknown> = {}): Promise<Workspace> {
+/** A temp folder with agents.json (one agent: the marker agent, sleeping `sleep` seconds) and tasks.jsonl (ids t1..tN). */
+export async function workspace(tasks: number, sleep = 0): Promise<Workspace> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'spawnpool-fleet-'));
   const markers = path.join(dir, 'markers');
   await mkdir(markers);
   const agentsFile = path.join(dir, 'agents.json');
   const tasksFile = path.join(dir, 'tasks.jsonl');
-  await writeFile(agentsFile, JSON.stringify({ agents: [{ name: 'mark', command: MARK_AGENT, args: [markers, '{{task.id}}'], ...agentExtra }] }));
-  await writeFile(tasksFile, Array.from({ length: tasks }, (_, i) => JSON.stringify({ id: `t${i + 1}` })).join('\n'));
+  await writeFile(agentsFile, JSON.stringify({ agents: [{ name: 'mark', command: MARK_AGENT, args: [markers, '{{task.id}}', '{{task.sleep}}'] }] }));
+  await writeFile(tasksFile, Array.from({ length: tasks }, (_, i) => JSON.stringify({ id: `t${i + 1}`, sleep })).join('\n'));
   return { dir, markers, agentsFile, tasksFile, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 

@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, Spawner } from '../../src/index.ts';
 import { type AgentRunResult, enqueueRun, FleetWorker, fleetStatus, parseTasks, waitForRun } from '../../src/fleet/index.ts';
 import { agentScript, NODE, withTempDir } from '../helpers.ts';
+import { settleLeftovers } from '../reliability/helpers.ts';
 import { freePort, type RedisServer, startRedis } from '../support/redis-server.ts';
+import { MARK_AGENT, readMarkers } from './fleet-support.ts';
 
 let redis: RedisServer;
 let spawner: Spawner;
@@ -57,6 +59,26 @@ async function outcome(job: Job, events: QueueEvents): Promise<{ ok: true; value
 }
 
 const sh = (script: string) => ({ command: 'sh', args: ['-c', script] });
+
+/** Polls `check` every 25 ms until it returns a value; rejects after 20 s. For facts no event reports (another process's files and death). */
+async function until<T>(check: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error('condition not met within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('FleetWorker', () => {
   it('fails a job whose payload or spec is invalid with the ConfigError message, without retries, and goes on with the next job', async () => {
@@ -112,7 +134,10 @@ describe('FleetWorker', () => {
           expect(result.stdoutFile).toBe(path.join(outputDir, ...id.split('/')) + '.stdout');
           // The agent itself hashed what it was given: the same bytes.
           expect(await readFile(result.stdoutFile!, 'utf8')).toBe(`${sha} ${`Hello ${who}`.length}\n`);
-          expect(result.timings.spawnMs).toBeGreaterThanOrEqual(result.timings.queueMs);
+          // The spawn's own timings (their meaning is the core's, see the README), and the run's duration.
+          expect(Object.keys(result.timings).sort()).toEqual(['buildMs', 'launchMs', 'queueMs', 'runMs', 'spawnMs']);
+          for (const v of Object.values(result.timings)) expect(Number.isFinite(v) && v >= 0).toBe(true);
+          expect(result.timings.spawnMs).toBeGreaterThan(0);
           expect(result.timings.runMs).toBeGreaterThan(0);
           expect(result.waitMs).toBeGreaterThanOrEqual(0);
           expect(Date.parse(result.finishedAt)).toBeGreaterThanOrEqual(Date.parse(result.startedAt));
@@ -163,6 +188,65 @@ describe('FleetWorker', () => {
       });
     });
   });
+
+  it('close() past its timeout stops running agents and puts their jobs back in the queue, no attempt spent; another worker completes them', async () => {
+    await withTempDir(async (dir) => {
+      // The marker agent sleeps 60 s, until the file "release" exists.
+      const agents = { agents: [{ name: 'mark', command: MARK_AGENT, args: [dir, '{{task.id}}', '60'], env: { FLEET_TEST_HOST: 'lib' } }] };
+      const tasks = parseTasks('{"id":"t1"}\n{"id":"t2"}\n{"id":"t3"}\n', { file: 'tasks.jsonl', format: 'jsonl' });
+      const first = await FleetWorker.start({ redis: redis.url, queue: 'qdeadline', spawner, host: 'first', concurrency: 2 });
+      await enqueueRun({ redis: redis.url, queue: 'qdeadline', agents, tasks, run: 'r1', attempts: 1 });
+      const started = await until(async () => {
+        const s = (await readMarkers(dir)).filter((m) => m.kind === 'start');
+        return s.length >= 2 ? s : undefined;
+      });
+      expect(await first.close({ timeoutMs: 300 })).toEqual({ stopped: 2 });
+      expect(await settleLeftovers({ pgids: started.map((m) => m.pid) })).toEqual([]);
+      await withQueue('qdeadline', async (q) => {
+        const counts = await q.getJobCounts('completed', 'failed', 'active', 'waiting', 'delayed');
+        expect(counts).toMatchObject({ completed: 0, failed: 0, active: 0 });
+        expect(counts.waiting! + counts.delayed!).toBe(3);
+      });
+      await writeFile(path.join(dir, 'release'), '');
+      await withWorker('qdeadline', async () => {
+        expect(await waitForRun({ redis: redis.url, queue: 'qdeadline', run: 'r1', timeoutMs: 30_000 })).toMatchObject({ total: 3, succeeded: 3, failed: 0 });
+      });
+      await withQueue('qdeadline', async (q) => {
+        const done = await q.getJobs(['completed']);
+        // attempts: 1, and still completed: being put back spent no attempt.
+        expect(done.map((j) => [(j.returnvalue as AgentRunResult).host, (j.returnvalue as AgentRunResult).attempt])).toEqual([
+          ['lib-host', 1],
+          ['lib-host', 1],
+          ['lib-host', 1],
+        ]);
+      });
+    });
+  });
+
+  it('stops the agent of a job whose lock it could not renew (another worker may run it), and the job runs again', async () => {
+    await withTempDir(async (dir) => {
+      // The first run writes its pid and hangs; a second run (the job taken again) finds the pid file and exits 0.
+      const pidFile = path.join(dir, 'pid');
+      const agents = { agents: [{ name: 'once', command: 'sh', args: ['-c', 'if [ -e "$0" ]; then exit 0; fi; echo $$ > "$0"; sleep 60', pidFile] }] };
+      await withQueue('qlock', async (q) => {
+        await withWorker(
+          'qlock',
+          async () => {
+            await enqueueRun({ redis: redis.url, queue: 'qlock', agents, run: 'r1' });
+            const pid = await until(async () => Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || undefined);
+            const started = Date.now();
+            // As if the lock had expired while Redis was out of reach: the next renewal fails.
+            const client = await q.client;
+            expect(await client.del(`${q.toKey('r1/once')}:lock`)).toBe(1);
+            await until(async () => !alive(pid));
+            expect(Date.now() - started).toBeLessThan(20_000);
+            expect(await waitForRun({ redis: redis.url, queue: 'qlock', run: 'r1', timeoutMs: 30_000 })).toMatchObject({ succeeded: 1, failed: 0 });
+          },
+          { lockDurationMs: 1000, stalledIntervalMs: 300 },
+        );
+      });
+    });
+  });
 });
 
 describe('enqueueRun', () => {
@@ -205,6 +289,7 @@ describe('options and an unreachable Redis', () => {
     await expect(FleetWorker.start({ redis: redis.url, queue: 'a:b' })).rejects.toThrow('Expected the `queue` option of FleetWorker to be 1 to 100 letters, digits, ".", "_" or "-" (starting with a letter or digit), got `"a:b"`');
     await expect(FleetWorker.start({ redis: 'http://127.0.0.1:6379', queue: 'q' })).rejects.toThrow('Expected the `redis` option of FleetWorker to be a redis:// or rediss:// URL, got `"http://127.0.0.1:6379"`');
     await expect(FleetWorker.start({ redis: redis.url, queue: 'q', concurrency: 0 })).rejects.toThrow(/^Expected the `concurrency` option of FleetWorker .*, got `0`$/);
+    await expect(enqueueRun({ redis: redis.url, queue: 'q', agents: { ...agents, agnets: [] } as never })).rejects.toThrow('Unknown field `agnets` in the `agents` option of enqueueRun');
     await expect(enqueueRun({ redis: redis.url, queue: 'q', agents, run: '42' })).rejects.toThrow('Expected the `run` option of enqueueRun to be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter, got `"42"`');
   });
   const agents = { agents: [{ name: 'a', command: 'true' }] };
