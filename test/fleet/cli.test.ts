@@ -132,13 +132,17 @@ describe('without bullmq installed', () => {
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
 
-  it('the fleet commands exit 2 saying to install it; the core entry and the CLI, which never load it, work', async () => {
+  it('the fleet commands exit 2 saying to install it; spawnpool run and the core entry, which never load it, work', async () => {
     const r = await run(['status', '--redis', redis.url, '--queue', 'q']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('need the bullmq package (an optional peer dependency of spawnpool): npm install bullmq');
-    // The CLI's own modules load (usage printed), and the core entry runs an agent.
-    const help = await run(['--help']);
-    expect(help.code, help.stderr).toBe(0);
+    // spawnpool run works, and the core entry runs an agent.
+    await withTempDir(async (dir) => {
+      const agents = path.join(dir, 'agents.json');
+      await writeFile(agents, JSON.stringify({ agents: [{ name: 'a', command: 'true' }] }));
+      const ok = await run(['run', agents, '--no-db', '--json']);
+      expect(ok.code, ok.stderr).toBe(0);
+    });
     const script = `const { Spawner } = await import(${JSON.stringify(`${ROOT}src/index.ts`)});
       const spawner = new Spawner({ workers: 1, prometheus: false });
       const [result] = await spawner.spawnBatch([{ name: 'a', command: 'true' }]).results;
