@@ -62,7 +62,7 @@ export async function harnessRunCommand(input: HarnessRunInput): Promise<number>
 
   if (flags.dryRun) {
     const plan = await dryRunHarness(runs, { root, ...flags.options, ...(historyPath === undefined ? {} : { historyPath }) });
-    process.stdout.write(json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan, flags.options.runName, agentsFile.agents.length, tasks?.length)}\n`);
+    process.stdout.write(json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan, flags.options.runName, agentsFile.agents.length, tasks?.length, baseDir)}\n`);
     return 0;
   }
 
@@ -193,7 +193,7 @@ function stageLine(st: StageStats): string {
   return (Object.keys(st) as (keyof StageStats)[]).map((k) => `${k} ${ms(st[k].p50Ms)} / ${ms(st[k].p95Ms)}`).join('  ');
 }
 
-function renderPlan(plan: DryRun, runName: string | undefined, agents: number, tasks: number | undefined): string {
+function renderPlan(plan: DryRun, runName: string | undefined, agents: number, tasks: number | undefined, baseDir: string): string {
   const head = `dry run: ${agents} agent${agents === 1 ? '' : 's'}${tasks === undefined ? '' : ` x ${tasks} task${tasks === 1 ? '' : 's'}`} = ${plan.total} run${plan.total === 1 ? '' : 's'}; ${plan.toRun} to run${plan.skipped > 0 ? `, ${plan.skipped} skipped (already in run "${runName}")` : ''}; nothing was spawned`;
   const lines = [head, `prompts to send: ${plan.promptBytes} bytes, ${plan.promptTokens} tokens in all`, ''];
   for (const r of plan.runs) {
@@ -202,7 +202,8 @@ function renderPlan(plan: DryRun, runName: string | undefined, agents: number, t
       continue;
     }
     const prompt = r.prompt === undefined ? 'no prompt' : `prompt ${r.prompt.bytes} B, ${r.prompt.tokens} tokens${r.prompt.truncated ? ' (context cut to maxTokens)' : ''} via ${r.promptVia}`;
-    const extra = [r.cwd === undefined ? undefined : `cwd ${r.cwd}`, r.timeoutMs === undefined ? undefined : `timeout ${duration(r.timeoutMs)}`, r.buildError === undefined ? undefined : `would fail to build: ${r.buildError}`].filter((x) => x !== undefined);
+    // The agents file's folder is every agent's default cwd: shown only when an agent has another.
+    const extra = [r.cwd === undefined || r.cwd === baseDir ? undefined : `cwd ${r.cwd}`, r.timeoutMs === undefined ? undefined : `timeout ${duration(r.timeoutMs)}`, r.buildError === undefined ? undefined : `would fail to build: ${r.buildError}`].filter((x) => x !== undefined);
     lines.push(`${r.name}: ${r.commandLine}  [${[prompt, ...extra].join('; ')}]`);
   }
   return lines.join('\n');
