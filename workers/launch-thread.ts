@@ -33,6 +33,13 @@ import type { LaunchThreadData } from '../src/pipeline/thread-data.ts';
 const data = workerData as LaunchThreadData;
 const port = parentPort!;
 let outbox: AgentEvent[] = [];
+let outboxBytes = 0;
+/**
+ * Output bytes that make a message leave at once, whatever the throttle: the
+ * main thread's streams bound what waits unread (8 MiB by default), and a
+ * message is pushed into them whole, before any reader has had a turn.
+ */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
 // Output events in the outbox with their chunks: consecutive chunks of one stream travel as one.
 let parts = new Map<OutputEvent, Uint8Array[]>();
 // Pipe reads are at most 64 KiB: up to 1 MiB per message keeps each copy small.
@@ -58,6 +65,10 @@ const side = new LaunchSide({
   threadId,
   emit: (event) => {
     if (outbox.length === 0) scheduleFlush();
+    if (event.type === 'output') {
+      outboxBytes += event.chunk.byteLength;
+      if (outboxBytes >= MAX_MESSAGE_BYTES) queueMicrotask(flush);
+    }
     // A chunk joins the one before it only if nothing came in between, so the main thread hears every
     // agent's output, and the events of all of them, in the order they happened.
     const last = outbox.at(-1);
@@ -74,12 +85,15 @@ const side = new LaunchSide({
 });
 
 function flush(): void {
+  // A flush scheduled before an early one (a full message) finds nothing left to send.
+  if (outbox.length === 0) return;
   const now = performance.now();
   tokens = Math.min(FLUSH_BURST, tokens + (now - refilledAt) / FLUSH_INTERVAL_MS) - 1;
   refilledAt = now;
   for (const [event, chunks] of parts) if (chunks.length > 1) event.chunk = Buffer.concat(chunks);
   const events = outbox;
   outbox = [];
+  outboxBytes = 0;
   parts = new Map();
   post({ type: 'events', events });
 }
