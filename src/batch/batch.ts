@@ -79,15 +79,14 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
       const succeeded = results.filter((r) => r.ok).length;
       return { ...summary, succeeded, failed: n - succeeded, successRate: n === 0 ? 0 : succeeded / n, minSuccess: setup.minSuccess, ok: succeeded >= setup.minSuccess };
     });
-    setup.client.start(start, { event: (e) => this.#onEvent(e), lost: (why) => this.#onLost(why) });
     const external = setup.signal;
-    if (external) {
-      if (external.aborted) this.abort();
-      else {
-        const onAbort = () => this.abort();
-        external.addEventListener('abort', onAbort, { once: true });
-        void this.results.then(() => external.removeEventListener('abort', onAbort));
-      }
+    // A signal aborted already: the launch side must start nothing, not start and then hear of the stop.
+    if (external?.aborted) this.#stopped = true;
+    setup.client.start(external?.aborted ? { ...start, stopped: 'aborted' } : start, { event: (e) => this.#onEvent(e), lost: (why) => this.#onLost(why) });
+    if (external && !external.aborted) {
+      const onAbort = () => this.abort();
+      external.addEventListener('abort', onAbort, { once: true });
+      void this.results.then(() => external.removeEventListener('abort', onAbort));
     }
   }
 

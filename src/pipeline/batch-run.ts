@@ -24,6 +24,7 @@ export class BatchRun {
     // Every agent listens on this signal; the default limit of 10 would warn at 11 agents.
     setMaxListeners(0, this.#controller.signal);
     this.#controls = start.agents.map(() => ({}));
+    if (start.stopped !== undefined) this.stop(start.stopped);
     const ctx: RunContext = { ...deps, batchId: start.batchId, startedAt: start.startedAt, root: start.root, stream: start.stream, signal: this.#controller.signal, stopReason: () => this.#reason };
     const run = (index: number) => runAgent(ctx, start.agents[index]!, index, this.#controls[index]!);
     this.done = start.mode === 'sequential' ? sequential(start.agents.length, run) : concurrent(start.agents.length, start.concurrency, run);

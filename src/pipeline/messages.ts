@@ -43,6 +43,8 @@ export interface BatchStart {
   concurrency: number;
   /** Send every agent's output as it comes (`output` events). */
   stream: boolean;
+  /** Stopped before it started (an already aborted signal): every agent fails as stopped, none starts. */
+  stopped?: StopReason;
   agents: AgentPlan[];
 }
 
