@@ -95,6 +95,19 @@ async function exercise(h: Omit<Host, 'counted' | 'p95' | 'spawnedSamples' | 'sp
   return { ...h, counted, p95: own.p95Ms! / 1000, spawnedSamples: own.samples, spawnMs, runningSeen };
 }
 
+/**
+ * How far Prometheus's p95 is from spawnpool's, relatively. spawnpool interpolates between the two samples around
+ * rank 0.95 (n - 1); histogram_quantile interpolates inside the bucket of the sample at rank ceil(0.95 n). With a
+ * gap in the tail (seen on a loaded machine: 60 ms then 72 ms) the two definitions differ by the gap, whatever the
+ * buckets; the estimate is then held to the sample its own rank names. Either way within 10% means the buckets
+ * resolve spawn latency where it falls.
+ */
+function p95Error(prometheusP95: number, h: Host): number {
+  const sorted = h.spawnMs.map((ms) => ms / 1000).sort((a, b) => a - b);
+  const atRank = sorted[Math.ceil(0.95 * sorted.length) - 1]!;
+  return Math.min(Math.abs(prometheusP95 - h.p95) / h.p95, Math.abs(prometheusP95 - atRank) / atRank);
+}
+
 /** Evaluation time: the newest sample of the job, so no end of a range is extrapolated. */
 async function lastScrape(job: string): Promise<number> {
   return prometheus.lastSampleTime(`spawnpool_ring_records_written_total{job="${job}"}[${RANGE}]`);
@@ -167,7 +180,7 @@ describe.each(['lib', 'otel'] as const)('Prometheus scraping a library host (%s)
     // measurement (the API cannot create one at 0), so there the cumulative buckets are the run.
     const buckets = job === 'lib' ? `increase(spawnpool_spawn_duration_seconds_bucket{job="${job}", outcome="ok"}[${RANGE}])` : `spawnpool_spawn_duration_seconds_bucket{job="${job}", outcome="ok"}`;
     const p95 = (await prometheus.scalar(`histogram_quantile(0.95, sum by (le) (${buckets}))`, t))!;
-    expect(Math.abs(p95 - h.p95) / h.p95, `Prometheus ${p95} s, spawnpool ${h.p95} s`).toBeLessThanOrEqual(0.1);
+    expect(p95Error(p95, h), `Prometheus ${p95} s, spawnpool ${h.p95} s`).toBeLessThanOrEqual(0.1);
     const count = await prometheus.scalar(`sum(spawnpool_spawn_duration_seconds_count{job="${job}", outcome="ok"})`, t);
     expect(count).toBe(h.spawnedSamples);
     const queued = await prometheus.scalar(`sum(spawnpool_queue_wait_seconds_count{job="${job}"})`, t);
@@ -229,7 +242,7 @@ describe('the same dashboards for both exporters', () => {
         expect(result.length, `${h.job}: ${e.title} (${e.ref}) returned nothing`).toBeGreaterThan(0);
       }
       const one = async (title: string, ref = 'A') => Number((await answer(title, ref))[0]!.value[1]);
-      expect(Math.abs((await one('Spawn latency p95 / p50')) - h.p95) / h.p95).toBeLessThanOrEqual(0.1);
+      expect(p95Error(await one('Spawn latency p95 / p50'), h)).toBeLessThanOrEqual(0.1);
       expect(await one('Spawn success rate')).toBeCloseTo(h.counted.spawns.ok / (h.counted.spawns.ok + h.counted.spawns.failed), 12);
       expect(await one('Run success rate (exit 0)')).toBeCloseTo(h.counted.runs.ok / (h.counted.runs.ok + h.counted.runs.failed), 12);
       expect(await one('Agents running / pending')).toBe(0);
