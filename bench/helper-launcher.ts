@@ -30,7 +30,10 @@ import { fmt, ratio } from './helper-launcher/stats.ts';
 import type { EndToEnd, RoundTrips } from './helper-launcher/transport.ts';
 
 const SECTIONS = ['transport', 'fanout', 'crossover', 'levels'] as const;
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, helpers: { type: 'string' }, out: { type: 'string' } }, strict: true });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, helpers: { type: 'string' }, out: { type: 'string' } },
+  strict: true,
+});
 const quick = values.quick;
 const only = new Set(values.only === undefined ? SECTIONS : values.only.split(','));
 for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`Expected --only to list ${SECTIONS.join(', ')}, got \`${s}\``);
@@ -43,7 +46,14 @@ const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 const config = quick
   ? { transportRuns: 10, fanoutAgents: 500, fanoutRuns: 1, crossover: [0, 256 * MiB], levels: [0, GiB], runs: 3 }
-  : { transportRuns: 30, fanoutAgents: 2000, fanoutRuns: 3, crossover: [0, 64 * MiB, 128 * MiB, 192 * MiB, 256 * MiB, 384 * MiB, 512 * MiB], levels: [0, 256 * MiB, 512 * MiB, GiB, 2 * GiB, 4 * GiB], runs: 10 };
+  : {
+      transportRuns: 30,
+      fanoutAgents: 2000,
+      fanoutRuns: 3,
+      crossover: [0, 64 * MiB, 128 * MiB, 192 * MiB, 256 * MiB, 384 * MiB, 512 * MiB],
+      levels: [0, 256 * MiB, 512 * MiB, GiB, 2 * GiB, 4 * GiB],
+      runs: 10,
+    };
 const CONCURRENCY = 64;
 const AGENTS_PER_BATCH = 8;
 
@@ -64,13 +74,19 @@ const print = (line = '') => {
   out.push(line);
   console.log(line);
 };
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const p95 = (s: number[]) => quantile(s, 0.95);
 const targets: string[] = [];
 
 print(`# Helper launcher benchmark${quick ? ' (--quick)' : ''}`);
 print();
-print(`${new Date().toISOString()} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}) · load average at start ${load()} · from source: hosts and helpers run under tsx (a helper from dist/ is smaller) · 'helper' in the transport, crossover and host-size sections: ${helpers} helper(s)${values.helpers === undefined ? ' (the default)' : ''}`);
+print(
+  `${new Date().toISOString()} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}) · load average at start ${load()} · from source: hosts and helpers run under tsx (a helper from dist/ is smaller) · 'helper' in the transport, crossover and host-size sections: ${helpers} helper(s)${values.helpers === undefined ? ' (the default)' : ''}`,
+);
 print();
 
 if (only.has('transport')) await transport();
@@ -101,7 +117,9 @@ async function transport(): Promise<void> {
   print('|---|---|---|---|');
   for (const e of e2e) print(`| ${e.mode} | ${fmt(e.emptyMs, 2)} | ${fmt(e.oneMbMs, 2)} | ${fmt(e.oneMbMs - e.emptyMs, 2)} |`);
   print();
-  print(`Medians of ${config.transportRuns} runs each. Round trips: one message echoed by a peer process. End to end: \`sh -c 'cat > /dev/null'\` given the prompt on stdin.`);
+  print(
+    `Medians of ${config.transportRuns} runs each. Round trips: one message echoed by a peer process. End to end: \`sh -c 'cat > /dev/null'\` given the prompt on stdin.`,
+  );
   print();
 }
 
@@ -121,15 +139,22 @@ async function fanout(): Promise<void> {
   print('|---|---|---|---|---|---|---|');
   for (const [name, rs] of runs) {
     const cpu = (pick: (r: FanoutRun) => number) => fmt(median(rs.map(pick)), 2);
-    print(`| ${name} | ${fmt(rate(name), 0)} | ${rs.map((r) => fmt(r.rate, 0)).join(', ')} | ${ratio(rate(name), rate(rawName!))} | ${ratio(rate(name), rate(xargsName!))} | ${cpu((r) => r.hostCpuMsPerAgent)} | ${cpu((r) => r.helperCpuMsPerAgent)} |`);
+    print(
+      `| ${name} | ${fmt(rate(name), 0)} | ${rs.map((r) => fmt(r.rate, 0)).join(', ')} | ${ratio(rate(name), rate(rawName!))} | ${ratio(rate(name), rate(xargsName!))} | ${cpu((r) => r.hostCpuMsPerAgent)} | ${cpu((r) => r.helperCpuMsPerAgent)} |`,
+    );
   }
   const rss = [...runs.values()].flat().map((r) => r.hostRssMb);
   print();
-  print(`Each run in a fresh host process (RSS ${fmt(Math.min(...rss), 0)}–${fmt(Math.max(...rss), 0)} MB) after a warm-up batch; variants interleaved run by run. Raw Node: plain node, stdio 'ignore'. spawnpool: under tsx, pipes stdout and stderr of every agent. CPU: user + system of the launching processes (host: all its threads; helpers: from /proc, 10 ms ticks), agents' own CPU excluded; the sum bounds the rate on a saturated machine.`);
+  print(
+    `Each run in a fresh host process (RSS ${fmt(Math.min(...rss), 0)}–${fmt(Math.max(...rss), 0)} MB) after a warm-up batch; variants interleaved run by run. Raw Node: plain node, stdio 'ignore'. spawnpool: under tsx, pipes stdout and stderr of every agent. CPU: user + system of the launching processes (host: all its threads; helpers: from /proc, 10 ms ticks), agents' own CPU excluded; the sum bounds the rate on a saturated machine.`,
+  );
   print();
   const best = Math.max(...[1, 2, 4].map((h) => rate(`spawnpool helper, helpers ${h}`)));
   const xargsVsRaw = rate(xargsName!) / rate(rawName!);
-  const ceiling = xargsVsRaw < 1.5 ? `; xargs, a C program that does nothing else, reaches ${xargsVsRaw.toFixed(2)}x raw Node on this machine, so 1.5x is above what any launcher reached here` : '';
+  const ceiling =
+    xargsVsRaw < 1.5
+      ? `; xargs, a C program that does nothing else, reaches ${xargsVsRaw.toFixed(2)}x raw Node on this machine, so 1.5x is above what any launcher reached here`
+      : '';
   targets.push(`fan-out, best helper count vs raw Node: ${ratio(best, rate(rawName!))} (target >= 1.5x); vs xargs: ${ratio(best, rate(xargsName!))}${ceiling}`);
 }
 
@@ -140,17 +165,24 @@ async function crossover(): Promise<void> {
   for (const target of config.crossover) rows.push(await section<CrossoverResult>('crossover', target, config.runs, AGENTS_PER_BATCH));
   print('| host RSS (MB) | direct p50 (ms) | direct p95 | helper p50 | helper p95 | helper/direct p50 |');
   print('|---|---|---|---|---|---|');
-  for (const r of rows) print(`| ${fmt(r.hostRssMb, 0)} | ${fmt(median(r.directMs))} | ${fmt(p95(r.directMs))} | ${fmt(median(r.helperMs))} | ${fmt(p95(r.helperMs))} | ${ratio(median(r.helperMs), median(r.directMs))} |`);
+  for (const r of rows)
+    print(
+      `| ${fmt(r.hostRssMb, 0)} | ${fmt(median(r.directMs))} | ${fmt(p95(r.directMs))} | ${fmt(median(r.helperMs))} | ${fmt(p95(r.helperMs))} | ${ratio(median(r.helperMs), median(r.directMs))} |`,
+    );
   print();
-  print(`launch() to the spawn event of each of ${AGENTS_PER_BATCH} launches issued together; ${config.runs} runs per launcher and size (interleaved, warm-up discarded). The host is a bare tsx process plus ballast.`);
+  print(
+    `launch() to the spawn event of each of ${AGENTS_PER_BATCH} launches issued together; ${config.runs} runs per launcher and size (interleaved, warm-up discarded). The host is a bare tsx process plus ballast.`,
+  );
   print();
   // Targets are grown to, not hit exactly: order by the RSS each host really had.
   const bySize = [...rows].sort((a, b) => a.hostRssMb - b.hostRssMb);
   const first = bySize.find((r) => median(r.helperMs) <= median(r.directMs));
   const where =
-    first === undefined ? 'not within the sizes measured'
-    : first === bySize[0] ? `at or below the smallest host measured (${fmt(first.hostRssMb, 0)} MB): the crossover itself is not measured here`
-    : `between ${fmt(bySize[bySize.indexOf(first) - 1]!.hostRssMb, 0)} and ${fmt(first.hostRssMb, 0)} MB`;
+    first === undefined
+      ? 'not within the sizes measured'
+      : first === bySize[0]
+        ? `at or below the smallest host measured (${fmt(first.hostRssMb, 0)} MB): the crossover itself is not measured here`
+        : `between ${fmt(bySize[bySize.indexOf(first) - 1]!.hostRssMb, 0)} and ${fmt(first.hostRssMb, 0)} MB`;
   targets.push(`'auto' threshold: the helper's p50 first matches direct ${where}; AUTO_HELPER_RSS_BYTES is ${fmt(mb(AUTO_HELPER_RSS_BYTES), 0)} MB`);
 }
 
@@ -162,17 +194,27 @@ async function levels(): Promise<void> {
     rows.push(await section<LevelResult>('level', target, config.runs, AGENTS_PER_BATCH));
     console.error(`  measured at host RSS ${fmt(rows.at(-1)!.hostRssMb, 0)} MB`);
   }
-  print('| host RSS (MB) | helper RSS (MB) | direct p50 (ms) | direct p95 | helper p50 | helper p95 | helper/direct p50 | ELD max direct (median / worst, ms) | ELD max helper (median / worst) | ELD max idle (median / worst) | ELD max while another process launches them (median / worst) | main thread busy per batch, direct / helper (ms, median) | helper cold start (ms) |');
+  print(
+    '| host RSS (MB) | helper RSS (MB) | direct p50 (ms) | direct p95 | helper p50 | helper p95 | helper/direct p50 | ELD max direct (median / worst, ms) | ELD max helper (median / worst) | ELD max idle (median / worst) | ELD max while another process launches them (median / worst) | main thread busy per batch, direct / helper (ms, median) | helper cold start (ms) |',
+  );
   print('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const l of rows) {
     const [d, h] = [l.direct, l.helper];
     const eld = (s: number[]) => `${fmt(median(s))} / ${fmt(Math.max(...s))}`;
-    print(`| ${fmt(l.hostRssMb, 0)} | ${fmt(l.helperRssMb, 0)} | ${fmt(median(d.spawnMs))} | ${fmt(p95(d.spawnMs))} | ${fmt(median(h.spawnMs))} | ${fmt(p95(h.spawnMs))} | ${ratio(median(h.spawnMs), median(d.spawnMs))} | ${eld(d.eldMaxMs)} | ${eld(h.eldMaxMs)} | ${eld(l.idleEldMaxMs)} | ${eld(l.externalEldMaxMs)} | ${fmt(median(d.busyMs))} / ${fmt(median(h.busyMs))} | ${fmt(l.helperColdMs)} |`);
+    print(
+      `| ${fmt(l.hostRssMb, 0)} | ${fmt(l.helperRssMb, 0)} | ${fmt(median(d.spawnMs))} | ${fmt(p95(d.spawnMs))} | ${fmt(median(h.spawnMs))} | ${fmt(p95(h.spawnMs))} | ${ratio(median(h.spawnMs), median(d.spawnMs))} | ${eld(d.eldMaxMs)} | ${eld(h.eldMaxMs)} | ${eld(l.idleEldMaxMs)} | ${eld(l.externalEldMaxMs)} | ${fmt(median(d.busyMs))} / ${fmt(median(h.busyMs))} | ${fmt(l.helperColdMs)} |`,
+    );
   }
   print();
-  print(`${config.runs} measured runs per launcher and size (${config.runs * AGENTS_PER_BATCH} spawns each), after one warm-up run each, interleaved (direct, helper, direct, ...). One spawner (one build worker) per size, its launcher switched run by run. Spawn latency: batch start to the spawn event. ELD: monitorEventLoopDelay (resolution 1 ms) over each batch until its last exit; 'idle': the same monitor over an idle wait as long as the helper batch, the machine's noise floor; 'another process': the same monitor while a shell started before the measurements runs \`xargs -P ${AGENTS_PER_BATCH}\` on the same agents and this thread only waits for its answer on a pipe: what starting that many processes at once costs this thread on this machine, with no launcher work of its own. Busy: event-loop utilisation, active ms (a delay far above it is a stall outside the thread's own work). Helper cold start: the first batch, the helper's own start (a fork of the host at that size) included.`);
+  print(
+    `${config.runs} measured runs per launcher and size (${config.runs * AGENTS_PER_BATCH} spawns each), after one warm-up run each, interleaved (direct, helper, direct, ...). One spawner (one build worker) per size, its launcher switched run by run. Spawn latency: batch start to the spawn event. ELD: monitorEventLoopDelay (resolution 1 ms) over each batch until its last exit; 'idle': the same monitor over an idle wait as long as the helper batch, the machine's noise floor; 'another process': the same monitor while a shell started before the measurements runs \`xargs -P ${AGENTS_PER_BATCH}\` on the same agents and this thread only waits for its answer on a pipe: what starting that many processes at once costs this thread on this machine, with no launcher work of its own. Busy: event-loop utilisation, active ms (a delay far above it is a stall outside the thread's own work). Helper cold start: the first batch, the helper's own start (a fork of the host at that size) included.`,
+  );
   print();
   const [first, last] = [rows[0]!, rows.at(-1)!];
-  targets.push(`helper p95 at ${fmt(last.hostRssMb, 0)} MB vs at ${fmt(first.hostRssMb, 0)} MB: ${ratio(p95(last.helper.spawnMs), p95(first.helper.spawnMs))} (target <= 1.5x)`);
-  targets.push(`ELD max at ${fmt(last.hostRssMb, 0)} MB: helper median ${fmt(median(last.helper.eldMaxMs))} ms, worst ${fmt(Math.max(...last.helper.eldMaxMs))} ms (idle noise floor: median ${fmt(median(last.idleEldMaxMs))}, worst ${fmt(Math.max(...last.idleEldMaxMs))}; while another process launches the same agents: median ${fmt(median(last.externalEldMaxMs))}, worst ${fmt(Math.max(...last.externalEldMaxMs))}); direct median ${fmt(median(last.direct.eldMaxMs))} ms (target: helper < 5 ms where direct > 100 ms)`);
+  targets.push(
+    `helper p95 at ${fmt(last.hostRssMb, 0)} MB vs at ${fmt(first.hostRssMb, 0)} MB: ${ratio(p95(last.helper.spawnMs), p95(first.helper.spawnMs))} (target <= 1.5x)`,
+  );
+  targets.push(
+    `ELD max at ${fmt(last.hostRssMb, 0)} MB: helper median ${fmt(median(last.helper.eldMaxMs))} ms, worst ${fmt(Math.max(...last.helper.eldMaxMs))} ms (idle noise floor: median ${fmt(median(last.idleEldMaxMs))}, worst ${fmt(Math.max(...last.idleEldMaxMs))}; while another process launches the same agents: median ${fmt(median(last.externalEldMaxMs))}, worst ${fmt(Math.max(...last.externalEldMaxMs))}); direct median ${fmt(median(last.direct.eldMaxMs))} ms (target: helper < 5 ms where direct > 100 ms)`,
+  );
 }

@@ -41,7 +41,10 @@ function parse(argv: string[]): BenchOptions {
   }
   return {
     mode: values.full ? 'full' : 'quick',
-    scenarios: (values.scenario ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== ''),
+    scenarios: (values.scenario ?? [])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     ...(values.runs === undefined ? {} : { runs: integer('--runs', values.runs) }),
     ...(values.warmup === undefined ? {} : { warmup: integer('--warmup', values.warmup) }),
     tiny: values.tiny,

@@ -34,9 +34,7 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-const CODE_BY_NUMBER = new Map<number, ErrorCode>(
-  Object.entries(ERROR_CODES).map(([code, n]) => [n, code as ErrorCode]),
-);
+const CODE_BY_NUMBER = new Map<number, ErrorCode>(Object.entries(ERROR_CODES).map(([code, n]) => [n, code as ErrorCode]));
 
 /** The wire number of an error code (0 means "no error"). */
 export function errorCodeNumber(code: ErrorCode | undefined): number {
@@ -118,7 +116,11 @@ export class HistoryError extends SpawnpoolError {
   readonly file: string;
   /** SQLite's own code (e.g. SQLITE_NOTADB), when SQLite raised it. */
   readonly sqliteCode: string | undefined;
-  constructor(code: 'E_HISTORY_SCHEMA' | 'E_HISTORY_CORRUPT' | 'E_HISTORY_IO', message: string, details: { file: string; sqliteCode?: string | undefined; cause?: unknown }) {
+  constructor(
+    code: 'E_HISTORY_SCHEMA' | 'E_HISTORY_CORRUPT' | 'E_HISTORY_IO',
+    message: string,
+    details: { file: string; sqliteCode?: string | undefined; cause?: unknown },
+  ) {
     super(code, message, { cause: details.cause });
     this.file = details.file;
     this.sqliteCode = details.sqliteCode;

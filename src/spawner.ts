@@ -139,7 +139,10 @@ export class Spawner {
     const pool: BuildPoolOptions = { workers, ring: this.metrics.ring.buffer, builder, buildTimeoutMs, nice, resourceLimits: options.workerResourceLimits };
     // Records the launch side wrote are drained as its events arrive, so windows and exporters see them first.
     const drain = () => this.metrics.drain();
-    this.#client = 'instance' in launcher ? new LocalLaunchClient(pool, launcher.instance, drain) : new ThreadLaunchClient({ pool, launcher: launcher.name, helpers: launcher.helpers }, drain);
+    this.#client =
+      'instance' in launcher
+        ? new LocalLaunchClient(pool, launcher.instance, drain)
+        : new ThreadLaunchClient({ pool, launcher: launcher.name, helpers: launcher.helpers }, drain);
   }
 
   /**
@@ -172,7 +175,9 @@ export class Spawner {
     const concurrency = options.concurrency ?? this.#concurrency;
     const minSuccess = options.minSuccess ?? resolved.length;
     if (!Number.isInteger(minSuccess) || minSuccess < 0 || minSuccess > resolved.length) {
-      throw new ConfigError(`Expected the \`minSuccess\` option to be an integer from 0 to ${resolved.length} (the number of agents), got \`${String(options.minSuccess)}\``);
+      throw new ConfigError(
+        `Expected the \`minSuccess\` option to be an integer from 0 to ${resolved.length} (the number of agents), got \`${String(options.minSuccess)}\``,
+      );
     }
     const batch = new Batch({
       start: {
@@ -234,7 +239,24 @@ export class Spawner {
     const saveTo = resultsDir === undefined ? undefined : agentFolder(resultsDir, name);
     const stdoutFile = agent.stdoutFile ?? (saveTo && path.join(saveTo, 'stdout'));
     const stderrFile = agent.stderrFile ?? (saveTo && path.join(saveTo, 'stderr'));
-    return { name, agentId: this.metrics.names.idOf(name), command, args, env, cwd, timeoutMs, prompt, promptVia, ready: ready && { source: ready.source, flags: ready.flags }, maxOutputBytes, killGraceMs, stdin, stdoutFile, stderrFile, saveTo };
+    return {
+      name,
+      agentId: this.metrics.names.idOf(name),
+      command,
+      args,
+      env,
+      cwd,
+      timeoutMs,
+      prompt,
+      promptVia,
+      ready: ready && { source: ready.source, flags: ready.flags },
+      maxOutputBytes,
+      killGraceMs,
+      stdin,
+      stdoutFile,
+      stderrFile,
+      saveTo,
+    };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -245,14 +267,11 @@ export class Spawner {
 /** See SpawnerOptions.workerNice; the measurement is at BuildPoolOptions.nice. */
 const DEFAULT_WORKER_NICE = 10;
 
-
 /** Specs validated, or agents already resolved used as they are. */
 function toResolved(agents: readonly (AgentSpec | ResolvedAgent)[]): ResolvedAgent[] {
   // An empty list goes through resolveAgents too, which refuses it (`[].every()` is true).
   return agents.length > 0 && agents.every(isResolvedAgent) ? ([...agents] as ResolvedAgent[]) : resolveAgents(agents);
 }
-
-
 
 function nextPowerOfTwo(n: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(2, n)));

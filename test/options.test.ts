@@ -24,14 +24,21 @@ describe('library options', () => {
   });
 
   it('lists the options when a key is nothing like any of them', () => {
-    expect(thrown(() => new Spawner({ xyzzy: 1 } as never))).toMatchObject({ message: expect.stringMatching(/^Unknown option `xyzzy` in new Spawner\(\); the options are `workers`, /) });
+    expect(thrown(() => new Spawner({ xyzzy: 1 } as never))).toMatchObject({
+      message: expect.stringMatching(/^Unknown option `xyzzy` in new Spawner\(\); the options are `workers`, /),
+    });
   });
 
   it('checks spawnBatch() options the same way, and starts nothing', async () => {
     await withSpawner({ workers: 1 }, async (spawner) => {
       const agents = [{ name: 'a', command: 'true' }];
-      expect(thrown(() => spawner.spawnBatch(agents, { minSucess: 1 } as never))).toMatchObject({ code: 'E_CONFIG', message: 'Unknown option `minSucess` in spawnBatch(): did you mean `minSuccess`?' });
-      expect(thrown(() => spawner.spawnBatch(agents, { mode: 'parallel' } as never))).toMatchObject({ message: 'Expected the `mode` option to be "concurrent" or "sequential", got `parallel`' });
+      expect(thrown(() => spawner.spawnBatch(agents, { minSucess: 1 } as never))).toMatchObject({
+        code: 'E_CONFIG',
+        message: 'Unknown option `minSucess` in spawnBatch(): did you mean `minSuccess`?',
+      });
+      expect(thrown(() => spawner.spawnBatch(agents, { mode: 'parallel' } as never))).toMatchObject({
+        message: 'Expected the `mode` option to be "concurrent" or "sequential", got `parallel`',
+      });
       expect(spawner.metrics.snapshot().written).toBe(0);
     });
   });

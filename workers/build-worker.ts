@@ -27,7 +27,17 @@ export default async function build(task: BuildTask): Promise<BuildReply | objec
     const built = await buildFromSpec(task.spec, { agent: task.agent, root: task.root, ...(custom ? { builder: custom } : {}) });
     const builtAt = wallClockMs();
     record(task, true, undefined, startedAt, builtAt - startedAt, queueMs);
-    return transfer({ ok: true, bytes: ownBuffer(built.bytes), sha256: built.sha256, tokens: built.tokens, truncated: built.truncated, queueMs, buildMs: builtAt - startedAt, builtAt, threadId });
+    return transfer({
+      ok: true,
+      bytes: ownBuffer(built.bytes),
+      sha256: built.sha256,
+      tokens: built.tokens,
+      truncated: built.truncated,
+      queueMs,
+      buildMs: builtAt - startedAt,
+      builtAt,
+      threadId,
+    });
   } catch (error) {
     const buildMs = wallClockMs() - startedAt;
     const { code, message } = describeFailure(error, task.agent);
@@ -44,7 +54,18 @@ export async function warmUp(): Promise<number> {
 }
 
 function record(task: BuildTask, ok: boolean, code: ErrorCode | undefined, at: number, durationMs: number, queueMs: number): void {
-  ring.write({ stage: 'build', ok, errorCode: errorCodeNumber(code), agentId: task.agentId, batchId: task.batchId, writerThreadId: threadId, pid: 0, timestamp: at, durationMs, detailMs: queueMs });
+  ring.write({
+    stage: 'build',
+    ok,
+    errorCode: errorCodeNumber(code),
+    agentId: task.agentId,
+    batchId: task.batchId,
+    writerThreadId: threadId,
+    pid: 0,
+    timestamp: at,
+    durationMs,
+    detailMs: queueMs,
+  });
 }
 
 /** Piscina sends the reply with the prompt's buffer in the transfer list: moved, not copied. */

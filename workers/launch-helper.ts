@@ -61,15 +61,19 @@ function handle(frame: Frame): void {
 
 function launch(id: number, frame: Frame): void {
   const request = readLaunch(frame);
-  const handle = startAgentProcess(request, {
-    spawned: (pid) => send(spawnedFrame(id, pid)),
-    ready: () => send(readyFrame(id)),
-    output: (stream, chunk) => send(outputFrame(id, stream, chunk)),
-    exited: (exit) => {
-      running.delete(id);
-      send(exitedFrame(id, exit));
+  const handle = startAgentProcess(
+    request,
+    {
+      spawned: (pid) => send(spawnedFrame(id, pid)),
+      ready: () => send(readyFrame(id)),
+      output: (stream, chunk) => send(outputFrame(id, stream, chunk)),
+      exited: (exit) => {
+        running.delete(id);
+        send(exitedFrame(id, exit));
+      },
     },
-  }, trees);
+    trees,
+  );
   running.set(id, handle);
 }
 

@@ -40,7 +40,23 @@ async function burst(launcher: Launcher, agents: number): Promise<number[]> {
   const started = performance.now();
   return Promise.all(
     Array.from({ length: agents }, (_, i) => {
-      const request: LaunchRequest = { agent: `t${i}`, command: '/bin/true', args: [], env: undefined, cwd: undefined, prompt: new Uint8Array(0), promptVia: 'stdin', ready: undefined, timeoutMs: undefined, killGraceMs: 1000, maxOutputBytes: 1024, stream: false, stdin: 'close', stdoutFile: undefined, stderrFile: undefined };
+      const request: LaunchRequest = {
+        agent: `t${i}`,
+        command: '/bin/true',
+        args: [],
+        env: undefined,
+        cwd: undefined,
+        prompt: new Uint8Array(0),
+        promptVia: 'stdin',
+        ready: undefined,
+        timeoutMs: undefined,
+        killGraceMs: 1000,
+        maxOutputBytes: 1024,
+        stream: false,
+        stdin: 'close',
+        stdoutFile: undefined,
+        stderrFile: undefined,
+      };
       return new Promise<number>((resolve, reject) => {
         let spawnedMs = Number.NaN;
         launcher.launch(request, {

@@ -92,7 +92,14 @@ export async function measureLevel(agentCount: number, runs: number): Promise<Le
         }
       }
     }
-    return { hostRssMb: mb(process.memoryUsage.rss()), helperRssMb: mb(rssOf(launcher.helper.pids[0])), helperColdMs: Math.max(...cold.spawnMs), ...samples, idleEldMaxMs, externalEldMaxMs };
+    return {
+      hostRssMb: mb(process.memoryUsage.rss()),
+      helperRssMb: mb(rssOf(launcher.helper.pids[0])),
+      helperColdMs: Math.max(...cold.spawnMs),
+      ...samples,
+      idleEldMaxMs,
+      externalEldMaxMs,
+    };
   } finally {
     external.close();
     await spawner.close();
@@ -121,7 +128,9 @@ class ExternalLauncher {
   readonly #lines: AsyncIterator<string>;
 
   constructor(agents: number) {
-    this.#child = spawn('sh', ['-c', `while read x; do seq ${agents} | xargs -P ${agents} -n 1 /bin/true; echo done; done`], { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.#child = spawn('sh', ['-c', `while read x; do seq ${agents} | xargs -P ${agents} -n 1 /bin/true; echo done; done`], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     this.#lines = createInterface({ input: this.#child.stdout! })[Symbol.asyncIterator]();
   }
 

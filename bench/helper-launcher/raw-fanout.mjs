@@ -35,4 +35,6 @@ const cpu = process.cpuUsage();
 const ms = await run(n);
 const { user, system } = process.cpuUsage(cpu);
 const hostCpuMsPerAgent = (user + system) / 1000 / n;
-process.stdout.write(`${JSON.stringify({ name: 'raw Node spawn (main thread, plain node)', rate: (n / ms) * 1000, hostRssMb, hostCpuMsPerAgent, helperCpuMsPerAgent: 0 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ name: 'raw Node spawn (main thread, plain node)', rate: (n / ms) * 1000, hostRssMb, hostCpuMsPerAgent, helperCpuMsPerAgent: 0 })}\n`,
+);

@@ -29,9 +29,11 @@ export interface FanoutRun {
 
 async function fanout(variant: string, agents: number, concurrency: number): Promise<FanoutRun> {
   const v: FanoutVariant =
-    variant === 'xargs' ? xargs(agents, concurrency)
-    : variant === 'direct' ? spawnpool(agents, concurrency, 'direct')
-    : spawnpool(agents, concurrency, 'helper', Number(variant.replace('helper-', '')));
+    variant === 'xargs'
+      ? xargs(agents, concurrency)
+      : variant === 'direct'
+        ? spawnpool(agents, concurrency, 'direct')
+        : spawnpool(agents, concurrency, 'helper', Number(variant.replace('helper-', '')));
   try {
     await v.warmUp();
     const hostRssMb = process.memoryUsage.rss() / 2 ** 20;

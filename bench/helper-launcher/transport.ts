@@ -61,7 +61,9 @@ interface EchoPeer {
 }
 
 async function openFramePeer(): Promise<EchoPeer> {
-  const child = spawn(process.execPath, ['--import', tsx, new URL('./echo-peer.ts', import.meta.url).pathname], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', tsx, new URL('./echo-peer.ts', import.meta.url).pathname], {
+    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+  });
   const channel = child.stdio[3] as Socket;
   const reader = new FrameReader();
   let waiting: ((bytes: number) => void) | undefined;
@@ -127,7 +129,23 @@ export async function endToEnd(runs: number): Promise<EndToEnd[]> {
 }
 
 function launchToSpawned(launcher: Launcher, prompt: Uint8Array): Promise<number> {
-  const request: LaunchRequest = { agent: 'cat', command: 'sh', args: ['-c', 'cat > /dev/null'], env: undefined, cwd: undefined, prompt, promptVia: 'stdin', ready: undefined, timeoutMs: undefined, killGraceMs: 1000, maxOutputBytes: 1024, stream: false, stdin: 'close', stdoutFile: undefined, stderrFile: undefined };
+  const request: LaunchRequest = {
+    agent: 'cat',
+    command: 'sh',
+    args: ['-c', 'cat > /dev/null'],
+    env: undefined,
+    cwd: undefined,
+    prompt,
+    promptVia: 'stdin',
+    ready: undefined,
+    timeoutMs: undefined,
+    killGraceMs: 1000,
+    maxOutputBytes: 1024,
+    stream: false,
+    stdin: 'close',
+    stdoutFile: undefined,
+    stderrFile: undefined,
+  };
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let spawnedMs = 0;

@@ -53,7 +53,38 @@ export function contextText(bytes: number): string {
 }
 
 function makeVocabulary(rand: () => number, count: number): string[] {
-  const syllables = ['ba', 'ce', 'di', 'fo', 'gu', 'ha', 'je', 'ki', 'lo', 'mu', 'na', 'pe', 'qui', 'ro', 'sa', 'te', 'vi', 'wo', 'xa', 'ze', 'str', 'th', 'an', 'er', 'in', 'on', 'or', 'en', 'at', 'es'];
+  const syllables = [
+    'ba',
+    'ce',
+    'di',
+    'fo',
+    'gu',
+    'ha',
+    'je',
+    'ki',
+    'lo',
+    'mu',
+    'na',
+    'pe',
+    'qui',
+    'ro',
+    'sa',
+    'te',
+    'vi',
+    'wo',
+    'xa',
+    'ze',
+    'str',
+    'th',
+    'an',
+    'er',
+    'in',
+    'on',
+    'or',
+    'en',
+    'at',
+    'es',
+  ];
   const common = ['the', 'of', 'and', 'to', 'a', 'in', 'is', 'that', 'for', 'it', 'as', 'with', 'on', 'be', 'by', 'this', 'are', 'from', 'at', 'or'];
   const words = [...common];
   while (words.length < count) {
@@ -82,7 +113,14 @@ function codeBlock(rand: () => number, vocabulary: readonly string[], pick: <T>(
   for (let i = 0; i < n; i++) {
     const a = pick(vocabulary);
     const b = pick(vocabulary);
-    lines.push(pick([`const ${a}${i} = ${b}(${Math.floor(rand() * 100)});`, `if (${a}.${b} > ${i}) return ${a};`, `  await ${a}.${b}({ id: ${Math.floor(rand() * 1e6)} });`, `// ${a} ${b} ${pick(vocabulary)}`]));
+    lines.push(
+      pick([
+        `const ${a}${i} = ${b}(${Math.floor(rand() * 100)});`,
+        `if (${a}.${b} > ${i}) return ${a};`,
+        `  await ${a}.${b}({ id: ${Math.floor(rand() * 1e6)} });`,
+        `// ${a} ${b} ${pick(vocabulary)}`,
+      ]),
+    );
   }
   lines.push('```', '', '');
   return lines.join('\n');

@@ -20,4 +20,3 @@ export function pValue(p: number, floor: number): string {
   if (p < floor) return `< ${floor}`;
   return p < 0.001 ? p.toExponential(1) : p.toFixed(3);
 }
-

@@ -56,7 +56,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     throw new RangeError(`Expected the \`runs\` option to be a positive integer, got \`${String(options.runs)}\``);
   }
   const warmup = options.warmup ?? 1;
-  if (!(Number.isInteger(warmup) && warmup >= 0)) throw new RangeError(`Expected the \`warmup\` option to be a non-negative integer, got \`${String(options.warmup)}\``);
+  if (!(Number.isInteger(warmup) && warmup >= 0))
+    throw new RangeError(`Expected the \`warmup\` option to be a non-negative integer, got \`${String(options.warmup)}\``);
   const tiny = options.tiny ?? false;
   if (options.launcher !== undefined && !LAUNCHERS.includes(options.launcher)) {
     throw new RangeError(`Expected the \`launcher\` option to be one of ${LAUNCHERS.join(', ')}, got \`${String(options.launcher)}\``);

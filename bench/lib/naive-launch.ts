@@ -63,9 +63,6 @@ function readyLine(stdout: NodeJS.ReadableStream, pattern: RegExp, exited: Promi
         resolve(performance.now());
       }
     });
-    void exited.then(
-      () => found || reject(new Error(`agent exited before printing a line matching ${String(pattern)}`)),
-      reject,
-    );
+    void exited.then(() => found || reject(new Error(`agent exited before printing a line matching ${String(pattern)}`)), reject);
   });
 }

@@ -62,7 +62,7 @@ function renderPanel(rows: Row[], title: string, unit: string, top: number): str
   const x0 = LABEL_W;
   const x1 = WIDTH - RIGHT_W;
   const domain = log ? [Math.log10(lo) - 0.05, Math.log10(hi) + 0.05] : [Math.min(0, lo), hi === lo ? hi + 1 : hi * 1.05];
-  const scale = (v: number) => x0 + ((((log ? Math.log10(v) : v) - domain[0]!) / (domain[1]! - domain[0]!)) * (x1 - x0));
+  const scale = (v: number) => x0 + (((log ? Math.log10(v) : v) - domain[0]!) / (domain[1]! - domain[0]!)) * (x1 - x0);
   const out: string[] = [`<g>`, `<text x="8" y="${top + 18}" font-weight="600" font-size="13">${escapeXml(title)}${log ? ' (log scale)' : ''}</text>`];
   const rand = mulberry32(0x51ab);
 
@@ -74,7 +74,9 @@ function renderPanel(rows: Row[], title: string, unit: string, top: number): str
     out.push(`<text x="${x0 - 8}" y="${cy + 4}" text-anchor="end">${escapeXml(row.name)}</text>`);
     out.push(`<line x1="${f(scale(sorted[0]!))}" x2="${f(scale(sorted[sorted.length - 1]!))}" y1="${cy}" y2="${cy}" stroke="${color}" stroke-width="1"/>`);
     const bx = scale(q(0.25));
-    out.push(`<rect x="${f(bx)}" y="${cy - 9}" width="${f(Math.max(1, scale(q(0.75)) - bx))}" height="18" fill="${color}" fill-opacity="0.18" stroke="${color}"/>`);
+    out.push(
+      `<rect x="${f(bx)}" y="${cy - 9}" width="${f(Math.max(1, scale(q(0.75)) - bx))}" height="18" fill="${color}" fill-opacity="0.18" stroke="${color}"/>`,
+    );
     const step = Math.max(1, Math.ceil(row.values.length / MAX_DOTS));
     for (let k = 0; k < row.values.length; k += step) {
       out.push(`<circle cx="${f(scale(row.values[k]!))}" cy="${f(cy + (rand() - 0.5) * 14)}" r="1.8" fill="${color}" fill-opacity="0.55"/>`);
@@ -90,14 +92,20 @@ function renderPanel(rows: Row[], title: string, unit: string, top: number): str
     const x = scale(t);
     if (x < x0 - 0.5 || x > x1 + 0.5) continue;
     out.push(`<line x1="${f(x)}" x2="${f(x)}" y1="${axisY}" y2="${axisY + 4}" stroke="#999"/>`);
-    out.push(`<text x="${f(x)}" y="${axisY + 16}" text-anchor="middle" fill="#555" font-size="10">${escapeXml(Number.isInteger(t) ? t.toLocaleString('en-US') : num(t))}</text>`);
+    out.push(
+      `<text x="${f(x)}" y="${axisY + 16}" text-anchor="middle" fill="#555" font-size="10">${escapeXml(Number.isInteger(t) ? t.toLocaleString('en-US') : num(t))}</text>`,
+    );
   }
   out.push(`<text x="${x1 + 8}" y="${axisY + 16}" fill="#555" font-size="10">${escapeXml(unit)}</text>`, '</g>');
   return out.join('\n');
 }
 
 function legend(y: number): string[] {
-  const entries: [VariantRole, string][] = [['candidate', 'spawnpool'], ['baseline', 'baseline'], ['reference', 'reference']];
+  const entries: [VariantRole, string][] = [
+    ['candidate', 'spawnpool'],
+    ['baseline', 'baseline'],
+    ['reference', 'reference'],
+  ];
   return entries.map(([role, label], i) => {
     const x = 8 + i * 90;
     return `<rect x="${x}" y="${y - 8}" width="10" height="10" fill="${COLOR[role]}" fill-opacity="0.5" stroke="${COLOR[role]}"/><text x="${x + 14}" y="${y + 1}" fill="#555" font-size="10">${label}</text>`;

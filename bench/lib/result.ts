@@ -11,11 +11,17 @@ export interface VariantInfo {
 
 export function variantResults(samples: Samples, infos: readonly VariantInfo[]): VariantResult[] {
   // A variant a mode leaves out (fanout's execa-64 in quick mode) has no samples and no place in the report.
-  return infos.filter((info) => samples.has(info.name)).map((info) => {
-    const byMetric = samples.get(info.name) ?? {};
-    const summary = Object.fromEntries(Object.entries(byMetric).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v)]));
-    return { ...info, samples: byMetric, summary };
-  });
+  return infos
+    .filter((info) => samples.has(info.name))
+    .map((info) => {
+      const byMetric = samples.get(info.name) ?? {};
+      const summary = Object.fromEntries(
+        Object.entries(byMetric)
+          .filter(([, v]) => v.length > 0)
+          .map(([k, v]) => [k, summarize(v)]),
+      );
+      return { ...info, samples: byMetric, summary };
+    });
 }
 
 /** Candidate against each baseline on `metric`. Seeds differ per pair so the resamples are independent. */

@@ -20,7 +20,8 @@ export type LaunchPath = 'direct' | 'helper';
 export function launchProbe(ctx: ScenarioContext): { path(): LaunchPath; params(): Record<string, string> } {
   const choice = ctx.launcher ?? (process.env.SPAWNPOOL_LAUNCHER || 'auto');
   const rssMb = () => Math.round(process.memoryUsage.rss() / 2 ** 20);
-  const pathNow = (): LaunchPath => (choice === 'direct' ? 'direct' : choice === 'helper' || process.memoryUsage.rss() >= AUTO_HELPER_RSS_BYTES ? 'helper' : 'direct');
+  const pathNow = (): LaunchPath =>
+    choice === 'direct' ? 'direct' : choice === 'helper' || process.memoryUsage.rss() >= AUTO_HELPER_RSS_BYTES ? 'helper' : 'direct';
   const startRss = rssMb();
   const startPath = pathNow();
   return {

@@ -19,7 +19,13 @@ try {
   const writer = new HistoryWriter(db, file, { flushIntervalMs: 3_600_000 });
   const ms: number[] = [];
   for (let r = 0; r < 15; r++) {
-    writer.add(entry(Date.now(), Array.from({ length: AGENTS }, (_, i) => agentRow(`agent-${i}`, i, 12.5 + i)), r));
+    writer.add(
+      entry(
+        Date.now(),
+        Array.from({ length: AGENTS }, (_, i) => agentRow(`agent-${i}`, i, 12.5 + i)),
+        r,
+      ),
+    );
     const t0 = performance.now();
     writer.flush();
     ms.push(performance.now() - t0);

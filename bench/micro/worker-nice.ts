@@ -37,7 +37,8 @@ try {
       if (b >= WARMUP) p99[i]!.push(delay.p99Ms);
     }
   }
-  for (const [i, nice] of nices.entries()) console.log(`workerNice ${nice}: main-thread event-loop delay p99, median of ${batches} batches: ${median(p99[i]!).toFixed(2)} ms`);
+  for (const [i, nice] of nices.entries())
+    console.log(`workerNice ${nice}: main-thread event-loop delay p99, median of ${batches} batches: ${median(p99[i]!).toFixed(2)} ms`);
 } finally {
   await Promise.all(spawners.map((s) => s.close()));
   await fixture.remove();

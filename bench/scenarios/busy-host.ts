@@ -23,13 +23,34 @@ import type { MetricDef, Scenario, ScenarioContext, ScenarioResult, Target } fro
 const AGENTS = 8;
 const BLOCKS = [50, 10] as const;
 const LAST_START: MetricDef = { key: 'lastStartMs', label: "last agent's own start clock after spawnBatch()", unit: 'ms', better: 'lower' };
-const OFF_MAIN_CPU: MetricDef = { key: 'offMainCpuMs', label: 'CPU off the main thread per batch (threads of this process + helper)', unit: 'ms', better: 'lower' };
+const OFF_MAIN_CPU: MetricDef = {
+  key: 'offMainCpuMs',
+  label: 'CPU off the main thread per batch (threads of this process + helper)',
+  unit: 'ms',
+  better: 'lower',
+};
 
 const VARIANTS: VariantInfo[] = [
   { name: 'spawnpool idle', role: 'baseline', description: 'spawner.spawnBatch(8 agents), the main thread idle meanwhile' },
-  ...BLOCKS.map((b): VariantInfo => ({ name: `spawnpool busy ${b} ms`, role: 'candidate', description: `spawner.spawnBatch(8 agents), then the main thread burns CPU in ${b} ms blocks until every agent has exited` })),
-  { name: 'execa idle', role: 'reference', description: 'plain execa, the 8 agents started in one synchronous loop (prompts built beforehand), the main thread idle' },
-  ...BLOCKS.map((b): VariantInfo => ({ name: `execa busy ${b} ms`, role: 'reference', description: `plain execa started in one synchronous loop, then ${b} ms blocks of CPU work` })),
+  ...BLOCKS.map(
+    (b): VariantInfo => ({
+      name: `spawnpool busy ${b} ms`,
+      role: 'candidate',
+      description: `spawner.spawnBatch(8 agents), then the main thread burns CPU in ${b} ms blocks until every agent has exited`,
+    }),
+  ),
+  {
+    name: 'execa idle',
+    role: 'reference',
+    description: 'plain execa, the 8 agents started in one synchronous loop (prompts built beforehand), the main thread idle',
+  },
+  ...BLOCKS.map(
+    (b): VariantInfo => ({
+      name: `execa busy ${b} ms`,
+      role: 'reference',
+      description: `plain execa started in one synchronous loop, then ${b} ms blocks of CPU work`,
+    }),
+  ),
 ];
 
 /** The host's work: `blockMs` of CPU, one event-loop turn, again, until `done()`. */
@@ -85,19 +106,23 @@ export const busyHostScenario: Scenario = {
         const offMainUs = cpu.user + cpu.system - ((mainThreadCpuUs() ?? 0) - main0) + Math.max(0, childrenCpuUs() - children0);
         return { lastStartMs: lastStart(stdouts, calledAt), offMainCpuMs: offMainUs / 1000 };
       };
-      const spawnpool = (blockMs?: number): Variant['run'] => () =>
-        withHost(blockMs, async () => {
-          const batch = spawner.spawnBatch(agents);
-          const results = await batch.results;
-          const bad = results.find((r) => !r.ok);
-          if (bad) throw new Error(`agent ${bad.name} failed: ${bad.error?.message}`);
-          return results.map((r) => r.stdout);
-        });
-      const plainExeca = (blockMs?: number): Variant['run'] => () =>
-        withHost(blockMs, async () => {
-          const children = agents.map((a, i) => execa(a.command, a.args, { input: Buffer.from(prompts[i]!.bytes) }));
-          return (await Promise.all(children)).map((c) => c.stdout);
-        });
+      const spawnpool =
+        (blockMs?: number): Variant['run'] =>
+        () =>
+          withHost(blockMs, async () => {
+            const batch = spawner.spawnBatch(agents);
+            const results = await batch.results;
+            const bad = results.find((r) => !r.ok);
+            if (bad) throw new Error(`agent ${bad.name} failed: ${bad.error?.message}`);
+            return results.map((r) => r.stdout);
+          });
+      const plainExeca =
+        (blockMs?: number): Variant['run'] =>
+        () =>
+          withHost(blockMs, async () => {
+            const children = agents.map((a, i) => execa(a.command, a.args, { input: Buffer.from(prompts[i]!.bytes) }));
+            return (await Promise.all(children)).map((c) => c.stdout);
+          });
       const samples = await runInterleaved({
         runs,
         warmup: ctx.warmup,
@@ -128,18 +153,34 @@ export const busyHostScenario: Scenario = {
           description: 'spawnpool busy/idle <= 1.15x at 50 ms blocks (last agent start)',
           measured: `${ratio(at50.ratio)} [${ratio(at50.ci[0])}, ${ratio(at50.ci[1])}] (${num(median('spawnpool busy 50 ms'))} vs ${num(median('spawnpool idle'))} ms); plain execa ${ratio(execaSlowdown(50))}`,
           met,
-          ...(met ? {} : { bound: `nothing on the launch path waits for the main thread (test/batch/busy-host.test.ts: all 8 agents start and are counted while it is blocked in Atomics.wait), but a busy main thread also takes one of the ${os.availableParallelism()} cores. spawnpool then does its launch work (${num(offMain)} ms of CPU per batch off the main thread, idle host: the prompt builds, the launch thread${launch.path() === 'helper' ? ', the helper' : ''}) on what is left, beside the agents' own start-ups; plain execa did its forking on the main thread before the host got busy, and is ${ratio(execaSlowdown(50))}. At 10 ms blocks spawnpool is ${ratio(slowdown(10).ratio)}, plain execa ${ratio(execaSlowdown(10))}.` }),
+          ...(met
+            ? {}
+            : {
+                bound: `nothing on the launch path waits for the main thread (test/batch/busy-host.test.ts: all 8 agents start and are counted while it is blocked in Atomics.wait), but a busy main thread also takes one of the ${os.availableParallelism()} cores. spawnpool then does its launch work (${num(offMain)} ms of CPU per batch off the main thread, idle host: the prompt builds, the launch thread${launch.path() === 'helper' ? ', the helper' : ''}) on what is left, beside the agents' own start-ups; plain execa did its forking on the main thread before the host got busy, and is ${ratio(execaSlowdown(50))}. At 10 ms blocks spawnpool is ${ratio(slowdown(10).ratio)}, plain execa ${ratio(execaSlowdown(10))}.`,
+              }),
         },
       ];
       return {
         name: 'busy-host',
         title: this.title,
-        params: { ...launch.params(), agents: AGENTS, agent: "sh -c 'date +%s%3N; cat > /dev/null'", promptBytes: prompts[0]!.bytes.byteLength, workers: 2, blocksMs: BLOCKS.join(', '), runs, warmup: ctx.warmup },
+        params: {
+          ...launch.params(),
+          agents: AGENTS,
+          agent: "sh -c 'date +%s%3N; cat > /dev/null'",
+          promptBytes: prompts[0]!.bytes.byteLength,
+          workers: 2,
+          blocksMs: BLOCKS.join(', '),
+          runs,
+          warmup: ctx.warmup,
+        },
         metrics: [LAST_START, OFF_MAIN_CPU],
         variants,
         comparisons,
         targets,
-        facts: BLOCKS.map((b) => ({ label: `busy/idle at ${b} ms blocks`, value: `spawnpool ${ratio(slowdown(b).ratio)}, plain execa ${ratio(execaSlowdown(b))}` })),
+        facts: BLOCKS.map((b) => ({
+          label: `busy/idle at ${b} ms blocks`,
+          value: `spawnpool ${ratio(slowdown(b).ratio)}, plain execa ${ratio(execaSlowdown(b))}`,
+        })),
         notes: [
           "The agents' start clock is `date +%s%3N`, the first thing each prints: when it really ran, whatever the host noticed.",
           'The busy host starts its first block right after spawnBatch() returns (or after the execa loop) and stops after the block in which every agent has exited.',

@@ -42,9 +42,22 @@ const CALL: MetricDef = { key: 'spawnCallMs', label: 'execa() call on the main t
 
 const VARIANTS: VariantInfo[] = [
   { name: 'sequential', role: 'baseline', description: 'one after another on the main thread: build the prompt, execa, wait for the spawn event, next' },
-  { name: 'promise-all-main', role: 'baseline', description: 'the naive concurrent way: Promise.all over agents, each building its prompt on the main thread (buildFromSpec) then launching with execa' },
-  { name: 'spawnpool', role: 'candidate', description: 'spawner.spawnBatch(agents): prompts built on the Piscina workers, launched from the main thread as each is ready' },
-  { name: 'busy-workers', role: 'reference', description: "as many threads as spawnpool has build workers burn CPU for as long as spawnpool's last batch took, while the main thread does nothing: its event-loop delay from waiting for a core alone" },
+  {
+    name: 'promise-all-main',
+    role: 'baseline',
+    description: 'the naive concurrent way: Promise.all over agents, each building its prompt on the main thread (buildFromSpec) then launching with execa',
+  },
+  {
+    name: 'spawnpool',
+    role: 'candidate',
+    description: 'spawner.spawnBatch(agents): prompts built on the Piscina workers, launched from the main thread as each is ready',
+  },
+  {
+    name: 'busy-workers',
+    role: 'reference',
+    description:
+      "as many threads as spawnpool has build workers burn CPU for as long as spawnpool's last batch took, while the main thread does nothing: its event-loop delay from waiting for a core alone",
+  },
 ];
 
 export const cpu8: Scenario = {
@@ -116,7 +129,10 @@ export const cpu8: Scenario = {
                 }),
               );
               const wallMs = performance.now() - t0;
-              return { sample: { wallMs, buildMs: launched.map((l) => l.built.ms), spawnCallMs: launched.map((l) => l.launch.callMs) }, exits: Promise.all(launched.map((l) => l.launch.exited)) };
+              return {
+                sample: { wallMs, buildMs: launched.map((l) => l.built.ms), spawnCallMs: launched.map((l) => l.launch.callMs) },
+                exits: Promise.all(launched.map((l) => l.launch.exited)),
+              };
             }),
           },
           {
@@ -130,11 +146,13 @@ export const cpu8: Scenario = {
           {
             name: 'busy-workers',
             run: measured(async () => {
-              await Promise.all(busy.map((w) => {
-                const done = once(w, 'message');
-                w.postMessage(lastPoolWall);
-                return done;
-              }));
+              await Promise.all(
+                busy.map((w) => {
+                  const done = once(w, 'message');
+                  w.postMessage(lastPoolWall);
+                  return done;
+                }),
+              );
               return { sample: {}, exits: Promise.resolve() };
             }),
           },
@@ -142,7 +160,10 @@ export const cpu8: Scenario = {
       });
 
       const variants = variantResults(samples, VARIANTS);
-      const comparisons = [...compareAll(variants, WALL, 'spawnpool', ['sequential', 'promise-all-main'], ctx.seed), ...compareAll(variants, LOOP_P99, 'spawnpool', ['promise-all-main'], ctx.seed + 1)];
+      const comparisons = [
+        ...compareAll(variants, WALL, 'spawnpool', ['sequential', 'promise-all-main'], ctx.seed),
+        ...compareAll(variants, LOOP_P99, 'spawnpool', ['promise-all-main'], ctx.seed + 1),
+      ];
       const loop = summaryOf(variants, 'spawnpool', LOOP_P99.key);
       const worst = summaryOf(variants, 'spawnpool', LOOP_MAX.key).max;
       const overSeq = comparisons[0]!;
@@ -160,9 +181,11 @@ export const cpu8: Scenario = {
         description: 'spawnpool >= 1.8x faster than sequential (time to all spawned)',
         measured: `${ratio(overSeq.ratio)} [${ratio(overSeq.ci[0])}, ${ratio(overSeq.ci[1])}], p ${pValue(overSeq.p, overSeq.pFloor)}`,
         met: speedMet,
-        ...(speedMet ? {} : {
-          bound: `the work is CPU on ${cores} cores. Sequential spends ${num(AGENTS * seqBuild)} ms of its ${num(seqWall)} ms building (${num(seqBuild)} ms per prompt, median) and the rest launching. In spawnpool a prompt takes ${num(poolBuild)} ms on a worker while the other workers build too (${ratio(poolBuild / seqBuild)} a build alone: the ${workers} workers share the ${cores} cores with the main thread, the launcher and the rest of the machine, load average ${os.loadavg()[0]!.toFixed(1)} now), so the ${AGENTS} builds on ${workers} workers alone need ${num((AGENTS / workers) * poolBuild)} ms of spawnpool's ${num(poolWall)} ms.`,
-        }),
+        ...(speedMet
+          ? {}
+          : {
+              bound: `the work is CPU on ${cores} cores. Sequential spends ${num(AGENTS * seqBuild)} ms of its ${num(seqWall)} ms building (${num(seqBuild)} ms per prompt, median) and the rest launching. In spawnpool a prompt takes ${num(poolBuild)} ms on a worker while the other workers build too (${ratio(poolBuild / seqBuild)} a build alone: the ${workers} workers share the ${cores} cores with the main thread, the launcher and the rest of the machine, load average ${os.loadavg()[0]!.toFixed(1)} now), so the ${AGENTS} builds on ${workers} workers alone need ${num((AGENTS / workers) * poolBuild)} ms of spawnpool's ${num(poolWall)} ms.`,
+            }),
       });
       const idleLoop = summaryOf(variants, 'busy-workers', LOOP_P99.key).median;
       const contention = `With the main thread idle and ${workers} threads burning CPU on ${cores} cores (reference busy-workers), its event-loop delay p99 is already ${num(idleLoop)} ms (median per run, machine load average ${os.loadavg()[0]!.toFixed(1)} at the end): that much is waiting for a core.`;
@@ -172,25 +195,39 @@ export const cpu8: Scenario = {
         description: 'spawnpool main-thread event-loop delay p99 <= 1 ms (median of per-run p99)',
         measured: `${num(loop.median)} ms (median over runs of each run's p99; worst single delay ${num(worst)} ms)`,
         met: loopMet,
-        ...(loopMet ? {} : {
-          bound: `${contention} The rest is spawnpool's: its main thread neither builds, forks nor relays prompts (launch path ${launch.path()}, from the launch thread); it receives two messages per agent and drains their records, and shares the ${cores} cores with the ${workers} build workers, the launch thread${launch.path() === 'helper' ? ', the helper' : ''} and the agents. Its worst single delay was ${num(worst)} ms; one execa() call on a main thread holds it ${num(call.median)} ms (median, max ${num(call.max)} ms, measured in the sequential baseline).`,
-        }),
+        ...(loopMet
+          ? {}
+          : {
+              bound: `${contention} The rest is spawnpool's: its main thread neither builds, forks nor relays prompts (launch path ${launch.path()}, from the launch thread); it receives two messages per agent and drains their records, and shares the ${cores} cores with the ${workers} build workers, the launch thread${launch.path() === 'helper' ? ', the helper' : ''} and the agents. Its worst single delay was ${num(worst)} ms; one execa() call on a main thread holds it ${num(call.median)} ms (median, max ${num(call.max)} ms, measured in the sequential baseline).`,
+            }),
       });
 
       return {
         name: 'cpu-8',
         title: this.title,
-        params: { ...launch.params(), agents: AGENTS, context: `${num(fixture.bytes / 1024)} KB generated text`, maxTokens, agent: 'dd of=/dev/null (drains stdin)', workers, runs, warmup: ctx.warmup },
+        params: {
+          ...launch.params(),
+          agents: AGENTS,
+          context: `${num(fixture.bytes / 1024)} KB generated text`,
+          maxTokens,
+          agent: 'dd of=/dev/null (drains stdin)',
+          workers,
+          runs,
+          warmup: ctx.warmup,
+        },
         metrics: [WALL, LOOP_P99, LOOP_MAX, BUILD, CALL],
         variants,
         comparisons,
         targets,
         facts: [
-          { label: 'prompt build, median per agent', value: `${num(seqBuild)} ms alone on the main thread; ${num(poolBuild)} ms on a worker in a concurrent batch; ${num(median(variants.find((v) => v.name === 'promise-all-main')!.samples[BUILD.key]!))} ms in promise-all-main (includes waiting for the other builds on the same thread)` },
+          {
+            label: 'prompt build, median per agent',
+            value: `${num(seqBuild)} ms alone on the main thread; ${num(poolBuild)} ms on a worker in a concurrent batch; ${num(median(variants.find((v) => v.name === 'promise-all-main')!.samples[BUILD.key]!))} ms in promise-all-main (includes waiting for the other builds on the same thread)`,
+          },
         ],
         notes: [
           'Event-loop delay: perf_hooks.monitorEventLoopDelay sampling every 1 ms, during the measured window only (start of the batch to the last spawn); the 1 ms interval is subtracted.',
-          'Wall time stops at the last spawn event; the agents\' exits are awaited outside the measured window.',
+          "Wall time stops at the last spawn event; the agents' exits are awaited outside the measured window.",
         ],
         charts: [{ metric: WALL.key, title: 'cpu-8: time to all 8 spawned (ms)' }],
         durationMs: performance.now() - started,

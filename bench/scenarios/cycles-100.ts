@@ -60,8 +60,18 @@ export const cycles100: Scenario = {
       const t = snap.totals;
       const exact = t.build.ok === agentsRun && t.spawn.ok === agentsRun && t.exit.ok === agentsRun && t.build.failed + t.spawn.failed + t.exit.failed === 0;
       const targets: Target[] = [
-        { kind: 'correctness', description: 'zero invalid ring records', measured: `${snap.invalid} invalid, ${snap.dropped} dropped`, met: snap.invalid === 0 },
-        { kind: 'correctness', description: `written == ${expected} (${RECORDS_PER_AGENT} records x ${agentsRun} agents) and read + dropped == written`, measured: `written ${counters.written}, read ${counters.read}, dropped ${counters.dropped}, pending ${counters.pending}`, met: counters.written === expected && counters.read + counters.dropped === counters.written },
+        {
+          kind: 'correctness',
+          description: 'zero invalid ring records',
+          measured: `${snap.invalid} invalid, ${snap.dropped} dropped`,
+          met: snap.invalid === 0,
+        },
+        {
+          kind: 'correctness',
+          description: `written == ${expected} (${RECORDS_PER_AGENT} records x ${agentsRun} agents) and read + dropped == written`,
+          measured: `written ${counters.written}, read ${counters.read}, dropped ${counters.dropped}, pending ${counters.pending}`,
+          met: counters.written === expected && counters.read + counters.dropped === counters.written,
+        },
         {
           kind: 'correctness',
           description: `exact per-stage totals: ${agentsRun} ok builds, spawns and exits, 0 failed`,
@@ -74,11 +84,20 @@ export const cycles100: Scenario = {
         title: this.title,
         params: { ...launch.params(), cycles, agents: AGENTS, agent: 'dd of=/dev/null (drains stdin)', warmup: ctx.warmup },
         metrics: [WALL, SPAWN],
-        variants: variantResults(samples, [{ name: 'spawnpool', role: 'candidate', description: `spawner.spawnBatch() of ${AGENTS} agents with light prompts, ${cycles} times on one spawner, each cycle waiting for every exit` }]),
+        variants: variantResults(samples, [
+          {
+            name: 'spawnpool',
+            role: 'candidate',
+            description: `spawner.spawnBatch() of ${AGENTS} agents with light prompts, ${cycles} times on one spawner, each cycle waiting for every exit`,
+          },
+        ]),
         comparisons: [],
         targets,
         facts: [
-          { label: 'window after the run (metrics.snapshot())', value: `${snap.count} outcomes, success rate ${num(snap.successRate)}, spawn p50 ${num(snap.p50Ms)} ms, p95 ${num(snap.p95Ms)} ms` },
+          {
+            label: 'window after the run (metrics.snapshot())',
+            value: `${snap.count} outcomes, success rate ${num(snap.successRate)}, spawn p50 ${num(snap.p50Ms)} ms, p95 ${num(snap.p95Ms)} ms`,
+          },
           { label: 'build window', value: `${snap.build.count} outcomes, p50 ${num(snap.build.p50Ms)} ms, p95 ${num(snap.build.p95Ms)} ms` },
         ],
         notes: ["Counters are read from the ring's header atomics and the reader's own tallies after the last cycle; nothing is sampled."],

@@ -27,10 +27,23 @@ const MAIN_CPU: MetricDef = { key: 'mainCpuUsPerAgent', label: 'main-thread CPU 
 const HELPER_CPU: MetricDef = { key: 'helperCpuUsPerAgent', label: 'helper-process CPU per agent', unit: 'us', better: 'lower' };
 
 const VARIANTS: VariantInfo[] = [
-  { name: 'raw-node', role: 'baseline', description: "child_process.spawn('/bin/true', { stdio: 'ignore' }), the next one started on each 'exit', as many in flight as the others" },
-  { name: 'xargs', role: 'baseline', description: '`xargs -P <concurrency> -n 1 /bin/true` fed one line per agent (a C program: the practical limit); timed from spawning xargs to its exit' },
+  {
+    name: 'raw-node',
+    role: 'baseline',
+    description: "child_process.spawn('/bin/true', { stdio: 'ignore' }), the next one started on each 'exit', as many in flight as the others",
+  },
+  {
+    name: 'xargs',
+    role: 'baseline',
+    description: '`xargs -P <concurrency> -n 1 /bin/true` fed one line per agent (a C program: the practical limit); timed from spawning xargs to its exit',
+  },
   { name: 'spawnpool', role: 'candidate', description: 'spawner.spawnBatch(agents, { concurrency }), awaiting batch.results' },
-  { name: 'execa-64', role: 'reference', description: "plain execa with the options spawnpool passes (detached, stdout/stderr piped, stdin ignored), same concurrency: the part of spawnpool's cost that is execa's" },
+  {
+    name: 'execa-64',
+    role: 'reference',
+    description:
+      "plain execa with the options spawnpool passes (detached, stdout/stderr piped, stdin ignored), same concurrency: the part of spawnpool's cost that is execa's",
+  },
 ];
 
 export const fanout2000: Scenario = {
@@ -55,25 +68,27 @@ export const fanout2000: Scenario = {
       const launch = launchProbe(ctx);
       // A warm-up round launches a tenth of the agents: enough to warm the JIT, without doubling the scenario's time.
       const warmCount = Math.max(concurrency, Math.round(agentsCount / 10));
-      const timed = (work: (count: number) => Promise<void>) => async (info: RunInfo): Promise<RunSample> => {
-        const count = info.warmup ? warmCount : agentsCount;
-        const cpu0 = process.cpuUsage();
-        const main0 = mainThreadCpuUs() ?? 0;
-        const children0 = childrenCpuUs();
-        const t0 = performance.now();
-        await work(count);
-        const wallMs = performance.now() - t0;
-        const cpu = process.cpuUsage(cpu0);
-        const mainUs = (mainThreadCpuUs() ?? 0) - main0;
-        const childrenUs = childrenCpuUs() - children0;
-        return {
-          wallMs,
-          agentsPerSec: (count / wallMs) * 1000,
-          cpuUsPerAgent: (cpu.user + cpu.system) / count,
-          mainCpuUsPerAgent: mainUs / count,
-          helperCpuUsPerAgent: Math.max(0, childrenUs) / count,
+      const timed =
+        (work: (count: number) => Promise<void>) =>
+        async (info: RunInfo): Promise<RunSample> => {
+          const count = info.warmup ? warmCount : agentsCount;
+          const cpu0 = process.cpuUsage();
+          const main0 = mainThreadCpuUs() ?? 0;
+          const children0 = childrenCpuUs();
+          const t0 = performance.now();
+          await work(count);
+          const wallMs = performance.now() - t0;
+          const cpu = process.cpuUsage(cpu0);
+          const mainUs = (mainThreadCpuUs() ?? 0) - main0;
+          const childrenUs = childrenCpuUs() - children0;
+          return {
+            wallMs,
+            agentsPerSec: (count / wallMs) * 1000,
+            cpuUsPerAgent: (cpu.user + cpu.system) / count,
+            mainCpuUsPerAgent: mainUs / count,
+            helperCpuUsPerAgent: Math.max(0, childrenUs) / count,
+          };
         };
-      };
       const samples = await runInterleaved({
         runs,
         warmup: ctx.warmup,
@@ -108,7 +123,7 @@ export const fanout2000: Scenario = {
       const execaPart = () =>
         hasExeca
           ? ` Plain execa with spawnpool's options alone spends ${num(cpu('execa-64'))} us per agent and reaches ${num(rate('execa-64'))} agents/s (${ratio(rate('execa-64') / rate('raw-node'))} raw Node): the part of the cost that is execa and its pipes.`
-          : ' (--full adds plain execa with spawnpool\'s options as a reference: the part of the cost that is execa and its pipes.)';
+          : " (--full adds plain execa with spawnpool's options as a reference: the part of the cost that is execa and its pipes.)";
       const directBound = () =>
         `the bench process spends ${num(cpu('spawnpool'))} us of CPU per agent under spawnpool against ${num(cpu('raw-node'))} us for raw spawn (a serial ceiling of ${num(1e6 / cpu('spawnpool'))} vs ${num(1e6 / cpu('raw-node'))} agents/s if all of it were on one thread).${execaPart()}`;
       const helperBound = () =>
@@ -120,16 +135,22 @@ export const fanout2000: Scenario = {
           description: 'spawnpool >= 0.8x raw Node throughput',
           measured: `${ratio(vsRaw.ratio)} [${ratio(vsRaw.ci[0])}, ${ratio(vsRaw.ci[1])}] (${num(rate('spawnpool'))} vs ${num(rate('raw-node'))} agents/s)`,
           met,
-          ...(met ? {} : {
-            bound: bound,
-          }),
+          ...(met
+            ? {}
+            : {
+                bound: bound,
+              }),
         },
         {
           kind: 'timing',
           description: "spawnpool main-thread CPU per agent <= 50 us (the host's own thread, /proc schedstat)",
           measured: `${num(mainCpu)} us (median over runs; raw Node, which spawns on the main thread, ${num(summaryOf(variants, 'raw-node', MAIN_CPU.key).median)} us)`,
           met: mainMet,
-          ...(mainMet ? {} : { bound: `what remains on the main thread is receiving each agent's two events (one message per turn of the launch thread for every event in it), building its outcome and result objects, draining its SPAWN and EXIT records from the ring into the windows and exporters: ${num(mainCpu)} us per agent here.` }),
+          ...(mainMet
+            ? {}
+            : {
+                bound: `what remains on the main thread is receiving each agent's two events (one message per turn of the launch thread for every event in it), building its outcome and result objects, draining its SPAWN and EXIT records from the ring into the windows and exporters: ${num(mainCpu)} us per agent here.`,
+              }),
         },
       ];
       return {

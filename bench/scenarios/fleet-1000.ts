@@ -35,8 +35,16 @@ const ENQUEUE: MetricDef = { key: 'enqueueMs', label: 'enqueue (one FlowProducer
 
 const VARIANTS: VariantInfo[] = [
   { name: 'in-process', role: 'baseline', description: `spawner.spawnBatch(all agents, { concurrency: ${CONCURRENCY} }) in the bench process: no queue` },
-  { name: 'fleet-1-worker', role: 'candidate', description: `enqueueRun() then waitForRun(): one \`spawnpool worker --concurrency ${CONCURRENCY}\` process takes every job from Redis` },
-  { name: 'fleet-2-workers', role: 'candidate', description: `the same through two worker processes (${CONCURRENCY} each, so ${2 * CONCURRENCY} in flight) sharing the machine` },
+  {
+    name: 'fleet-1-worker',
+    role: 'candidate',
+    description: `enqueueRun() then waitForRun(): one \`spawnpool worker --concurrency ${CONCURRENCY}\` process takes every job from Redis`,
+  },
+  {
+    name: 'fleet-2-workers',
+    role: 'candidate',
+    description: `the same through two worker processes (${CONCURRENCY} each, so ${2 * CONCURRENCY} in flight) sharing the machine`,
+  },
 ];
 
 interface WorkerProc {
@@ -53,7 +61,10 @@ export const fleet1000: Scenario = {
     const runs = ctx.runs({ quick: 3, full: 8, tiny: 2 });
     // Both sides fork through the same launcher, so the queue is the only difference.
     const launcher = ctx.launcher ?? 'helper';
-    const tasks: Task[] = parseTasks(Array.from({ length: jobs }, (_, i) => JSON.stringify({ id: String(i + 1) })).join('\n'), { file: 'fleet-1000', format: 'jsonl' });
+    const tasks: Task[] = parseTasks(Array.from({ length: jobs }, (_, i) => JSON.stringify({ id: String(i + 1) })).join('\n'), {
+      file: 'fleet-1000',
+      format: 'jsonl',
+    });
     const agents = { agents: [{ name: 'true', command: '/bin/true' }] };
     const inProcessAgents = resolveAgents(tasks.map((t) => ({ name: `true/${t.id}`, command: '/bin/true' })));
 
@@ -62,7 +73,13 @@ export const fleet1000: Scenario = {
     const spawner = benchSpawner({ ...ctx, launcher }, { prometheus: false });
     try {
       // Queue "one" has one worker; queue "two" has two.
-      workers.push(...(await Promise.all([startWorker(redis, 'one', 'w1', launcher), startWorker(redis, 'two', 'w2', launcher), startWorker(redis, 'two', 'w3', launcher)])));
+      workers.push(
+        ...(await Promise.all([
+          startWorker(redis, 'one', 'w1', launcher),
+          startWorker(redis, 'two', 'w2', launcher),
+          startWorker(redis, 'two', 'w3', launcher),
+        ])),
+      );
       await spawner.ready;
       const cpu = { redis: new Map<string, number[]>(), workers: new Map<string, number[]>() };
       const measureCpu = async <T>(variant: string, pids: number[], fn: () => Promise<T>): Promise<T> => {
@@ -73,17 +90,22 @@ export const fleet1000: Scenario = {
         push(cpu.workers, variant, (sum(w1) - sum(w0)) / jobs);
         return value;
       };
-      const fleetRun = (variant: string, queue: string, pids: number[]) => async ({ round }: { round: number }) =>
-        measureCpu(variant, pids, async () => {
-          const run = `b${round}`;
-          const t0 = performance.now();
-          const report = await enqueueRun({ redis: redis.url, queue, agents, tasks, run, preflight: false });
-          const t1 = performance.now();
-          const summary = await waitForRun({ redis: redis.url, queue, run, timeoutMs: 600_000 });
-          const wallMs = performance.now() - t0;
-          if (report.added !== jobs || summary.succeeded !== jobs) throw new Error(`${variant} round ${round}: ${report.added} added, ${summary.succeeded}/${summary.total} succeeded (${summary.failures[0]?.reason ?? ''})`);
-          return { wallMs, enqueueMs: t1 - t0, jobsPerSec: jobs / (wallMs / 1000) };
-        });
+      const fleetRun =
+        (variant: string, queue: string, pids: number[]) =>
+        async ({ round }: { round: number }) =>
+          measureCpu(variant, pids, async () => {
+            const run = `b${round}`;
+            const t0 = performance.now();
+            const report = await enqueueRun({ redis: redis.url, queue, agents, tasks, run, preflight: false });
+            const t1 = performance.now();
+            const summary = await waitForRun({ redis: redis.url, queue, run, timeoutMs: 600_000 });
+            const wallMs = performance.now() - t0;
+            if (report.added !== jobs || summary.succeeded !== jobs)
+              throw new Error(
+                `${variant} round ${round}: ${report.added} added, ${summary.succeeded}/${summary.total} succeeded (${summary.failures[0]?.reason ?? ''})`,
+              );
+            return { wallMs, enqueueMs: t1 - t0, jobsPerSec: jobs / (wallMs / 1000) };
+          });
       const self = process.pid;
       const samples = await runInterleaved({
         runs,
@@ -108,7 +130,10 @@ export const fleet1000: Scenario = {
         ],
       });
       const variants = variantResults(samples, VARIANTS);
-      const comparisons = [...compareAll(variants, WALL, 'fleet-1-worker', ['in-process'], ctx.seed), ...compareAll(variants, WALL, 'fleet-2-workers', ['fleet-1-worker'], ctx.seed + 1)];
+      const comparisons = [
+        ...compareAll(variants, WALL, 'fleet-1-worker', ['in-process'], ctx.seed),
+        ...compareAll(variants, WALL, 'fleet-2-workers', ['fleet-1-worker'], ctx.seed + 1),
+      ];
 
       // Per job, paired by round (the variants of one round ran back to back): fleet wall minus in-process wall.
       const wall = (name: string) => samples.get(name)![WALL.key]!;
@@ -122,13 +147,26 @@ export const fleet1000: Scenario = {
       const enqueue1 = summaryOf(variants, 'fleet-1-worker', ENQUEUE.key).median;
       const cpuMed = (m: Map<string, number[]>, v: string) => median(m.get(v)!.slice(ctx.warmup));
       const facts: Fact[] = [
-        { label: 'queue overhead per job, 1 worker (fleet wall - in-process wall, per job, paired by round)', value: `median ${num(med1)} ms (runs: ${over1.map(num).join(', ')})` },
-        { label: 'queue overhead per job, 2 workers (same)', value: `median ${num(median(over2))} ms (runs: ${over2.map(num).join(', ')})` },
-        { label: 'enqueue of the whole run (part of the wall time above)', value: `${num(enqueue1)} ms, ${num(enqueue1 / jobs)} ms per job (1-worker queue, median)` },
-        { label: 'redis-server CPU per job', value: `1 worker ${num(cpuMed(cpu.redis, 'fleet-1-worker'))} ms, 2 workers ${num(cpuMed(cpu.redis, 'fleet-2-workers'))} ms` },
-        { label: 'worker process CPU per job (main process; its helper and the agents not counted)', value: `1 worker ${num(cpuMed(cpu.workers, 'fleet-1-worker'))} ms, 2 workers ${num(cpuMed(cpu.workers, 'fleet-2-workers'))} ms (both together); in-process: the bench process ${num(cpuMed(cpu.workers, 'in-process'))} ms` },
         {
-          label: 'queue CPU per job, 1 worker (redis-server CPU + worker CPU - in-process host CPU, per job; less sensitive to a loaded machine than wall time)',
+          label: 'queue overhead per job, 1 worker (fleet wall - in-process wall, per job, paired by round)',
+          value: `median ${num(med1)} ms (runs: ${over1.map(num).join(', ')})`,
+        },
+        { label: 'queue overhead per job, 2 workers (same)', value: `median ${num(median(over2))} ms (runs: ${over2.map(num).join(', ')})` },
+        {
+          label: 'enqueue of the whole run (part of the wall time above)',
+          value: `${num(enqueue1)} ms, ${num(enqueue1 / jobs)} ms per job (1-worker queue, median)`,
+        },
+        {
+          label: 'redis-server CPU per job',
+          value: `1 worker ${num(cpuMed(cpu.redis, 'fleet-1-worker'))} ms, 2 workers ${num(cpuMed(cpu.redis, 'fleet-2-workers'))} ms`,
+        },
+        {
+          label: 'worker process CPU per job (main process; its helper and the agents not counted)',
+          value: `1 worker ${num(cpuMed(cpu.workers, 'fleet-1-worker'))} ms, 2 workers ${num(cpuMed(cpu.workers, 'fleet-2-workers'))} ms (both together); in-process: the bench process ${num(cpuMed(cpu.workers, 'in-process'))} ms`,
+        },
+        {
+          label:
+            'queue CPU per job, 1 worker (redis-server CPU + worker CPU - in-process host CPU, per job; less sensitive to a loaded machine than wall time)',
           value: `${num(cpuMed(cpu.redis, 'fleet-1-worker') + cpuMed(cpu.workers, 'fleet-1-worker') - cpuMed(cpu.workers, 'in-process'))} ms`,
         },
         { label: 'speed-up of 2 workers over 1', value: `${num(one / two)}x on ${ctx.tiny ? 'tiny sizes' : `${jobs} jobs`}` },
@@ -150,7 +188,16 @@ export const fleet1000: Scenario = {
       return {
         name: 'fleet-1000',
         title: this.title,
-        params: { jobs, agent: '/bin/true', concurrencyPerWorker: CONCURRENCY, launcher, runs, warmup: ctx.warmup, redis: redisVersion(), workers: 'spawnpool worker from source (node --import tsx), --no-db, default stall settings' },
+        params: {
+          jobs,
+          agent: '/bin/true',
+          concurrencyPerWorker: CONCURRENCY,
+          launcher,
+          runs,
+          warmup: ctx.warmup,
+          redis: redisVersion(),
+          workers: 'spawnpool worker from source (node --import tsx), --no-db, default stall settings',
+        },
         metrics: [WALL, RATE, ENQUEUE],
         variants,
         comparisons,
@@ -173,10 +220,30 @@ export const fleet1000: Scenario = {
 };
 
 async function startWorker(redis: RedisServer, queue: string, host: string, launcher: string): Promise<WorkerProc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/main.ts`, 'worker', '--redis', redis.url, '--queue', queue, '--host', host, '--concurrency', String(CONCURRENCY), '--launcher', launcher, '--no-db'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      `${ROOT}src/cli/main.ts`,
+      'worker',
+      '--redis',
+      redis.url,
+      '--queue',
+      queue,
+      '--host',
+      host,
+      '--concurrency',
+      String(CONCURRENCY),
+      '--launcher',
+      launcher,
+      '--no-db',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   const exited = once(child, 'exit');
   await new Promise<void>((resolve, reject) => {
@@ -215,7 +282,13 @@ async function cpuMs(pid: number): Promise<number> {
 
 function redisVersion(): string {
   try {
-    return execFileSync(process.env.REDIS_SERVER ?? 'redis-server', ['--version'], { encoding: 'utf8' }).trim().split(' ').find((w) => w.startsWith('v='))?.slice(2) ?? 'unknown';
+    return (
+      execFileSync(process.env.REDIS_SERVER ?? 'redis-server', ['--version'], { encoding: 'utf8' })
+        .trim()
+        .split(' ')
+        .find((w) => w.startsWith('v='))
+        ?.slice(2) ?? 'unknown'
+    );
   } catch {
     return 'unknown';
   }

@@ -32,12 +32,31 @@ const TARGET_RATIO = 1.2;
 const RATE: MetricDef = { key: 'runsPerSec', label: 'throughput', unit: 'runs/s', better: 'higher' };
 const WALL: MetricDef = { key: 'wallMs', label: 'time for all runs', unit: 'ms', better: 'lower' };
 const MACHINE_CPU: MetricDef = { key: 'machineCpuUsPerRun', label: 'host CPU per run (every process on the machine, /proc/stat)', unit: 'us', better: 'lower' };
-const OWN_CPU: MetricDef = { key: 'ownCpuUsPerRun', label: "orchestrator CPU per run (spawnpool: bench process + helper; parallel: perl, from its /proc stat)", unit: 'us', better: 'lower' };
+const OWN_CPU: MetricDef = {
+  key: 'ownCpuUsPerRun',
+  label: 'orchestrator CPU per run (spawnpool: bench process + helper; parallel: perl, from its /proc stat)',
+  unit: 'us',
+  better: 'lower',
+};
 
 const VARIANTS: VariantInfo[] = [
-  { name: 'spawnpool-harness', role: 'candidate', description: 'runHarness(spawner, 1,000 runs, { concurrency: 64, runName }) with a history database: one batch per run, each attempt recorded (batches, agent_runs, harness_attempts rows)' },
-  { name: 'gnu-parallel', role: 'baseline', description: 'parallel -j64 --joblog FILE /bin/true {} with the 1,000 task ids on stdin (GNU parallel 20221122, the Debian package); timed from spawning parallel to its exit' },
-  { name: 'spawnpool-batch', role: 'reference', description: "spawner.spawnBatch(the same 1,000 agents, { concurrency: 64 }): one batch, no scheduling above it; its history row too" },
+  {
+    name: 'spawnpool-harness',
+    role: 'candidate',
+    description:
+      'runHarness(spawner, 1,000 runs, { concurrency: 64, runName }) with a history database: one batch per run, each attempt recorded (batches, agent_runs, harness_attempts rows)',
+  },
+  {
+    name: 'gnu-parallel',
+    role: 'baseline',
+    description:
+      'parallel -j64 --joblog FILE /bin/true {} with the 1,000 task ids on stdin (GNU parallel 20221122, the Debian package); timed from spawning parallel to its exit',
+  },
+  {
+    name: 'spawnpool-batch',
+    role: 'reference',
+    description: 'spawner.spawnBatch(the same 1,000 agents, { concurrency: 64 }): one batch, no scheduling above it; its history row too',
+  },
 ];
 
 export const harness1000: Scenario = {
@@ -61,18 +80,20 @@ export const harness1000: Scenario = {
       parallelVersion = (await output('parallel', ['--version'])).split('\n')[0] ?? 'unknown';
       await spawner.ready;
       const launch = launchProbe(ctx);
-      const timed = (work: (count: number) => Promise<number | undefined>) => async (info: RunInfo): Promise<RunSample> => {
-        const count = info.warmup ? warmCount : n;
-        const machine0 = machineBusyUs();
-        const cpu0 = process.cpuUsage();
-        const helpers0 = childrenCpuUs();
-        const t0 = performance.now();
-        const external = await work(count);
-        const wallMs = performance.now() - t0;
-        const cpu = process.cpuUsage(cpu0);
-        const own = external ?? cpu.user + cpu.system + Math.max(0, childrenCpuUs() - helpers0);
-        return { wallMs, runsPerSec: (count / wallMs) * 1000, machineCpuUsPerRun: (machineBusyUs() - machine0) / count, ownCpuUsPerRun: own / count };
-      };
+      const timed =
+        (work: (count: number) => Promise<number | undefined>) =>
+        async (info: RunInfo): Promise<RunSample> => {
+          const count = info.warmup ? warmCount : n;
+          const machine0 = machineBusyUs();
+          const cpu0 = process.cpuUsage();
+          const helpers0 = childrenCpuUs();
+          const t0 = performance.now();
+          const external = await work(count);
+          const wallMs = performance.now() - t0;
+          const cpu = process.cpuUsage(cpu0);
+          const own = external ?? cpu.user + cpu.system + Math.max(0, childrenCpuUs() - helpers0);
+          return { wallMs, runsPerSec: (count / wallMs) * 1000, machineCpuUsPerRun: (machineBusyUs() - machine0) / count, ownCpuUsPerRun: own / count };
+        };
       const samples = await runInterleaved({
         runs,
         warmup: ctx.warmup,
@@ -85,7 +106,8 @@ export const harness1000: Scenario = {
               const harness = await runHarness(spawner, count === n ? all : all.slice(0, count), { concurrency, runName: `bench-${++round}` });
               for await (const a of harness) if (!a.ok) throw new Error(`harness run ${a.run} failed at ${a.stage}: ${a.error?.message ?? ''}`);
               const summary = await harness.summary;
-              if (summary.succeeded !== count || summary.attempts !== count) throw new Error(`harness: ${summary.succeeded} of ${count} runs succeeded in ${summary.attempts} attempts`);
+              if (summary.succeeded !== count || summary.attempts !== count)
+                throw new Error(`harness: ${summary.succeeded} of ${count} runs succeeded in ${summary.attempts} attempts`);
               return undefined;
             }),
           },
@@ -93,7 +115,10 @@ export const harness1000: Scenario = {
           {
             name: 'spawnpool-batch',
             run: timed(async (count) => {
-              const results = await spawner.spawnBatch((count === n ? all : all.slice(0, count)).map((r) => r.spec), { concurrency }).results;
+              const results = await spawner.spawnBatch(
+                (count === n ? all : all.slice(0, count)).map((r) => r.spec),
+                { concurrency },
+              ).results;
               const bad = results.find((r) => !r.ok);
               if (bad) throw new Error(`batch agent ${bad.name} failed at ${bad.stage}: ${bad.error?.message ?? ''}`);
               return undefined;
@@ -121,7 +146,12 @@ export const harness1000: Scenario = {
           met,
           ...(met ? {} : { bound }),
         },
-        { kind: 'correctness', description: 'every run of every variant exited 0 (harness: one attempt each; parallel: its joblog has one exit-0 line per run)', measured: 'checked in every run (a failure fails the scenario)', met: true },
+        {
+          kind: 'correctness',
+          description: 'every run of every variant exited 0 (harness: one attempt each; parallel: its joblog has one exit-0 line per run)',
+          measured: 'checked in every run (a failure fails the scenario)',
+          met: true,
+        },
       ];
       const facts: Fact[] = [
         { label: 'what bounds the harness here (measured)', value: bound },
@@ -139,7 +169,7 @@ export const harness1000: Scenario = {
         facts,
         notes: [
           `Variants interleaved, ${runs} measured rounds of ${n} runs each; warm-up rounds run ${warmCount} and are discarded.`,
-          'Host CPU per run is the whole machine\'s busy time (user, nice, system, irq, softirq, steal from /proc/stat) over the round, divided by the runs: it includes the agents themselves and anything else the machine ran meanwhile, alike for every variant of the round.',
+          "Host CPU per run is the whole machine's busy time (user, nice, system, irq, softirq, steal from /proc/stat) over the round, divided by the runs: it includes the agents themselves and anything else the machine ran meanwhile, alike for every variant of the round.",
           "The harness's spawner has no Prometheus registry (as the CLI without --serve-metrics) and records into a history database; each round is a new run name.",
         ],
         charts: [{ metric: RATE.key, title: 'harness-1000: throughput (runs/s, higher is better)' }],

@@ -11,4 +11,15 @@ import { seed3 } from './seed-3.ts';
 import { statsScenario } from './stats.ts';
 import { streamingScenario } from './streaming.ts';
 
-export const SCENARIOS: readonly Scenario[] = [ringScenario, seed3, busyHostScenario, cpu8, fanout2000, harness1000, cycles100, statsScenario, fleet1000, streamingScenario];
+export const SCENARIOS: readonly Scenario[] = [
+  ringScenario,
+  seed3,
+  busyHostScenario,
+  cpu8,
+  fanout2000,
+  harness1000,
+  cycles100,
+  statsScenario,
+  fleet1000,
+  streamingScenario,
+];

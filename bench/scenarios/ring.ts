@@ -11,7 +11,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { STAGE_BY_NUMBER, type MetricRecord } from '../../src/metrics/record.ts';
 import { DEFAULT_RING_LANES, MetricsRing } from '../../src/metrics/ring.ts';
-import { num, ratio } from '../lib/format.ts';
+import { num } from '../lib/format.ts';
 import { runInterleaved, type RunSample } from '../lib/interleave.ts';
 import { compareAll, summaryOf, variantResults, type VariantInfo } from '../lib/result.ts';
 import type { MetricDef, Scenario, ScenarioContext, ScenarioResult, Target } from '../lib/types.ts';
@@ -33,11 +33,29 @@ const INVALID: MetricDef = { key: 'invalid', label: 'invalid records delivered',
 const TORN: MetricDef = { key: 'torn', label: 'torn reads caught (dropped)', unit: '', better: 'lower' };
 
 const VARIANTS: VariantInfo[] = [
-  { name: 'ring', role: 'candidate', description: "spawnpool's MetricsRing, one lane per writer, each with room for all its records of the run, so that, like the postMessage queues, it delivers them all; the main thread drains it in a loop until both writers are done" },
-  { name: 'ring-8192', role: 'candidate', description: `the same with the Spawner's defaults (${RING_CAPACITY} slots per lane, ${DEFAULT_RING_LANES} lanes): when the writers outrun the reader, lapped records are dropped and counted` },
-  { name: 'ring-shared', role: 'candidate', description: 'the ring with no lane to claim (`lanes: 0`), room for every record: both writers share the locked lane, as writers do once every lane is owned (ticket per record, CAS lock per slot)' },
+  {
+    name: 'ring',
+    role: 'candidate',
+    description:
+      "spawnpool's MetricsRing, one lane per writer, each with room for all its records of the run, so that, like the postMessage queues, it delivers them all; the main thread drains it in a loop until both writers are done",
+  },
+  {
+    name: 'ring-8192',
+    role: 'candidate',
+    description: `the same with the Spawner's defaults (${RING_CAPACITY} slots per lane, ${DEFAULT_RING_LANES} lanes): when the writers outrun the reader, lapped records are dropped and counted`,
+  },
+  {
+    name: 'ring-shared',
+    role: 'candidate',
+    description:
+      'the ring with no lane to claim (`lanes: 0`), room for every record: both writers share the locked lane, as writers do once every lane is owned (ticket per record, CAS lock per slot)',
+  },
   { name: 'post-each', role: 'baseline', description: 'one postMessage per record (structured clone of the record object)' },
-  { name: 'post-batched', role: 'baseline', description: `postMessage of a Float64Array of ${BATCH} records, transferred, decoded into record objects on the main thread; a record is visible only once its batch is sent` },
+  {
+    name: 'post-batched',
+    role: 'baseline',
+    description: `postMessage of a Float64Array of ${BATCH} records, transferred, decoded into record objects on the main thread; a record is visible only once its batch is sent`,
+  },
 ];
 
 /**
@@ -78,7 +96,12 @@ export const ringScenario: Scenario = {
     }
 
     /** Posts the jobs, waits for every writer at the gate, opens it; returns the gate-open time. */
-    const start = async (transport: Transport, control: SharedArrayBuffer, ring: SharedArrayBuffer | undefined, handler: (m: unknown) => void): Promise<number> => {
+    const start = async (
+      transport: Transport,
+      control: SharedArrayBuffer,
+      ring: SharedArrayBuffer | undefined,
+      handler: (m: unknown) => void,
+    ): Promise<number> => {
       let ready = 0;
       const allReady = new Promise<void>((resolve, reject) => {
         onError = reject;
@@ -88,7 +111,8 @@ export const ringScenario: Scenario = {
           } else handler(m);
         };
       });
-      workers.forEach((w, i) => w.postMessage({ type: 'job', transport, writer: i + 1, count: perWriter, ring, control, batch: BATCH } satisfies WriteJob));
+      for (const [i, w] of workers.entries())
+        w.postMessage({ type: 'job', transport, writer: i + 1, count: perWriter, ring, control, batch: BATCH } satisfies WriteJob);
       await allReady;
       const c = new Int32Array(control);
       const t0 = performance.now();
@@ -117,7 +141,16 @@ export const ringScenario: Scenario = {
       const t1 = performance.now();
       await allDone;
       const k = ring.counters();
-      return figures(t0, t1, total, k.read, k.dropped, verifier.invalid, k.invalid, verifier.read === k.read && k.read + k.dropped === k.written && k.written === total);
+      return figures(
+        t0,
+        t1,
+        total,
+        k.read,
+        k.dropped,
+        verifier.invalid,
+        k.invalid,
+        verifier.read === k.read && k.read + k.dropped === k.written && k.written === total,
+      );
     };
 
     const runPosted = (transport: 'post-each' | 'post-batched') => async (): Promise<RunSample> => {
@@ -171,8 +204,18 @@ export const ringScenario: Scenario = {
           met: speedMet,
           ...(speedMet ? {} : { bound: boundText(single, cores, ns) }),
         },
-        { kind: 'correctness', description: 'ring: zero invalid records delivered to the reader, every run', measured: `${num(invalid)} at most`, met: invalid === 0 },
-        { kind: 'correctness', description: 'ring: read + dropped == written, every run', measured: `${consistent.filter((x) => x === 1).length} of ${consistent.length} runs`, met: consistent.length > 0 && consistent.every((x) => x === 1) },
+        {
+          kind: 'correctness',
+          description: 'ring: zero invalid records delivered to the reader, every run',
+          measured: `${num(invalid)} at most`,
+          met: invalid === 0,
+        },
+        {
+          kind: 'correctness',
+          description: 'ring: read + dropped == written, every run',
+          measured: `${consistent.filter((x) => x === 1).length} of ${consistent.length} runs`,
+          met: consistent.length > 0 && consistent.every((x) => x === 1),
+        },
       ];
       return {
         name: 'ring',
@@ -190,12 +233,21 @@ export const ringScenario: Scenario = {
         comparisons,
         targets,
         facts: [
-          { label: `ring write() on one thread, no reader, ${single.records} records, a lane of its own`, value: `${num(single.lane.writeNs)} ns/record (fastest of 5)` },
-          { label: `ring drain() on one thread, ${single.records} records from one lane, the bench's verifying visitor`, value: `${num(single.lane.readNs)} ns/record (fastest of 5)` },
+          {
+            label: `ring write() on one thread, no reader, ${single.records} records, a lane of its own`,
+            value: `${num(single.lane.writeNs)} ns/record (fastest of 5)`,
+          },
+          {
+            label: `ring drain() on one thread, ${single.records} records from one lane, the bench's verifying visitor`,
+            value: `${num(single.lane.readNs)} ns/record (fastest of 5)`,
+          },
           { label: 'the same, shared lane (lanes: 0): write()', value: `${num(single.shared.writeNs)} ns/record (fastest of 5)` },
           { label: 'the same, shared lane (lanes: 0): drain()', value: `${num(single.shared.readNs)} ns/record (fastest of 5)` },
           { label: 'one Atomics.load or Atomics.store call on this Node (a loop of both, no contention)', value: `${num(single.atomicsNs)} ns (fastest of 5)` },
-          { label: `ring-${RING_CAPACITY}: records lost (lapped by the writers), median per run`, value: `${num(summaryOf(variants, 'ring-8192', DROPPED.key).median)} of ${total}` },
+          {
+            label: `ring-${RING_CAPACITY}: records lost (lapped by the writers), median per run`,
+            value: `${num(summaryOf(variants, 'ring-8192', DROPPED.key).median)} of ${total}`,
+          },
         ],
         notes: [
           'Time per record: from opening the start gate to the reader holding the last record, divided by the records written.',
@@ -250,7 +302,18 @@ function singleThreadCosts(records: number): SingleThreadCosts {
     const reads: number[] = [];
     for (let rep = 0; rep < 5; rep++) {
       const ring = MetricsRing.create({ capacity, lanes });
-      const r: MetricRecord = { stage: 'spawn', ok: true, errorCode: 0, agentId: 0, batchId: 1, writerThreadId: 1, pid: 4242, timestamp: 1.7e12, durationMs: 0, detailMs: 0.5 };
+      const r: MetricRecord = {
+        stage: 'spawn',
+        ok: true,
+        errorCode: 0,
+        agentId: 0,
+        batchId: 1,
+        writerThreadId: 1,
+        pid: 4242,
+        timestamp: 1.7e12,
+        durationMs: 0,
+        detailMs: 0.5,
+      };
       const t0 = performance.now();
       for (let seq = 0; seq < records; seq++) {
         r.agentId = seq;
@@ -261,7 +324,8 @@ function singleThreadCosts(records: number): SingleThreadCosts {
       const verifier = new Verifier();
       ring.drain(verifier.visit);
       const t2 = performance.now();
-      if (verifier.read !== records || verifier.invalid !== 0) throw new Error(`single-thread ring: read ${verifier.read} of ${records}, ${verifier.invalid} invalid`);
+      if (verifier.read !== records || verifier.invalid !== 0)
+        throw new Error(`single-thread ring: read ${verifier.read} of ${records}, ${verifier.invalid} invalid`);
       writes.push(((t1 - t0) * 1e6) / records);
       reads.push(((t2 - t1) * 1e6) / records);
     }

@@ -28,7 +28,12 @@ const VARIANTS: VariantInfo[] = [
   { name: 'sequential', role: 'baseline', description: 'the old loop on the main thread: build the prompt, execa, wait for the ready line, next agent' },
   { name: 'spawnpool', role: 'candidate', description: 'spawner.spawnBatch(agents): prompts built on the worker pool, all launched at once' },
   { name: 'one-agent', role: 'reference', description: 'a single agent alone with plain execa: its own start-up, the floor for any launcher' },
-  { name: 'all-at-once', role: 'reference', description: 'the 3 agents started together with plain execa from the main thread (prompts built there too: they are light): the floor for 3 concurrent start-ups on this machine, with none of spawnpool\'s work' },
+  {
+    name: 'all-at-once',
+    role: 'reference',
+    description:
+      "the 3 agents started together with plain execa from the main thread (prompts built there too: they are light): the floor for 3 concurrent start-ups on this machine, with none of spawnpool's work",
+  },
 ];
 
 function specs(): AgentSpec[] {
@@ -128,7 +133,11 @@ export const seed3: Scenario = {
         description: 'spawnpool p95 spawn latency <= 50 ms',
         measured: p95 === null ? 'n/a (fewer than 20 samples)' : `${num(p95)} ms`,
         met: p95Met,
-        ...(p95Met ? {} : { bound: `one agent alone needs ${num(alone.median)} ms (median) to print its ready line: its start-up (sh, then sleep) plus the 40 ms timer. ${alone.median > 50 ? 'That floor alone is over 50 ms, before any launcher work' : 'That floor is under 50 ms'}; with 3 start-ups sharing the cores, spawnpool's last agent is ready at ${num(poolWall)} ms (median)${p95 === null ? '' : `, and its spawn-latency p95 is ${num(p95)} ms`}. The same 3 agents started together with plain execa and no spawnpool are all ready at ${num(together.median)} ms (median; p95 ${together.p95 === null ? 'n/a' : num(together.p95)} ms): 3 start-ups at once cost that much on this machine.` }),
+        ...(p95Met
+          ? {}
+          : {
+              bound: `one agent alone needs ${num(alone.median)} ms (median) to print its ready line: its start-up (sh, then sleep) plus the 40 ms timer. ${alone.median > 50 ? 'That floor alone is over 50 ms, before any launcher work' : 'That floor is under 50 ms'}; with 3 start-ups sharing the cores, spawnpool's last agent is ready at ${num(poolWall)} ms (median)${p95 === null ? '' : `, and its spawn-latency p95 is ${num(p95)} ms`}. The same 3 agents started together with plain execa and no spawnpool are all ready at ${num(together.median)} ms (median; p95 ${together.p95 === null ? 'n/a' : num(together.p95)} ms): 3 start-ups at once cost that much on this machine.`,
+            }),
       });
       const speedMet = speed.ratio >= 3 && speed.p < 0.05;
       targets.push({
@@ -136,7 +145,11 @@ export const seed3: Scenario = {
         description: 'speedup over sequential >= 3x with p < 0.05',
         measured: `${ratio(speed.ratio)} [${ratio(speed.ci[0])}, ${ratio(speed.ci[1])}], p ${pValue(speed.p, speed.pFloor)}`,
         met: speedMet,
-        ...(speedMet ? {} : { bound: `with 3 agents the ceiling is 3x, reached only if 3 start-ups in parallel cost no more than one. Measured: one agent alone ${num(alone.median)} ms, 3 in parallel (spawnpool) ${num(poolWall)} ms, so parallel start-up costs ${ratio(poolWall / alone.median)} one start-up (and ${ratio(together.median / alone.median)} with plain execa and no spawnpool: the machine's own cost of 3 start-ups at once); sequential ${num(seqWall)} ms is ${ratio(seqWall / alone.median)} one start-up. What a start-up costs beyond the timer (fork and exec of sh, sleep and cat, and the launcher's own work) is CPU, and ${AGENTS} of them share the machine's cores.` }),
+        ...(speedMet
+          ? {}
+          : {
+              bound: `with 3 agents the ceiling is 3x, reached only if 3 start-ups in parallel cost no more than one. Measured: one agent alone ${num(alone.median)} ms, 3 in parallel (spawnpool) ${num(poolWall)} ms, so parallel start-up costs ${ratio(poolWall / alone.median)} one start-up (and ${ratio(together.median / alone.median)} with plain execa and no spawnpool: the machine's own cost of 3 start-ups at once); sequential ${num(seqWall)} ms is ${ratio(seqWall / alone.median)} one start-up. What a start-up costs beyond the timer (fork and exec of sh, sleep and cat, and the launcher's own work) is CPU, and ${AGENTS} of them share the machine's cores.`,
+            }),
       });
 
       return {

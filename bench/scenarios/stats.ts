@@ -25,10 +25,26 @@ const STAGES: readonly RecordStage[] = ['build', 'spawn', 'exit'];
 const US: MetricDef = { key: 'usPerCall', label: 'time per call', unit: 'us', better: 'lower' };
 
 const VARIANTS: VariantInfo[] = [
-  { name: 'snapshot', role: 'candidate', description: `spawner.metrics.snapshot(): drain (nothing pending) and stats of the spawn, build and run windows, each full (${WINDOW} records)` },
-  { name: 'window', role: 'candidate', description: `RollingWindow.stats() of one full window (${WINDOW} outcomes): mean, min, max, p50, p95, p99 and success rate read from the samples it keeps sorted` },
-  { name: 'latencyStats', role: 'candidate', description: `latencyStats() of ${WINDOW} samples in a plain array: one sorted copy, then mean, min, max, p50, p95, p99` },
-  { name: 'quantile-x3', role: 'reference', description: `simple-statistics quantile(samples, p) for p50, p95 and p99 on the same ${WINDOW} samples: a copy and a selection per call` },
+  {
+    name: 'snapshot',
+    role: 'candidate',
+    description: `spawner.metrics.snapshot(): drain (nothing pending) and stats of the spawn, build and run windows, each full (${WINDOW} records)`,
+  },
+  {
+    name: 'window',
+    role: 'candidate',
+    description: `RollingWindow.stats() of one full window (${WINDOW} outcomes): mean, min, max, p50, p95, p99 and success rate read from the samples it keeps sorted`,
+  },
+  {
+    name: 'latencyStats',
+    role: 'candidate',
+    description: `latencyStats() of ${WINDOW} samples in a plain array: one sorted copy, then mean, min, max, p50, p95, p99`,
+  },
+  {
+    name: 'quantile-x3',
+    role: 'reference',
+    description: `simple-statistics quantile(samples, p) for p50, p95 and p99 on the same ${WINDOW} samples: a copy and a selection per call`,
+  },
 ];
 
 export const statsScenario: Scenario = {
@@ -42,7 +58,18 @@ export const statsScenario: Scenario = {
     const metrics = new SpawnerMetrics({ windowSize: WINDOW });
     for (const stage of STAGES) {
       for (let i = 0; i < WINDOW; i++) {
-        metrics.ring.write({ stage, ok: true, errorCode: 0, agentId: i, batchId: 1, writerThreadId: 0, pid: 1000 + i, timestamp: Date.now(), durationMs: 5 + 100 * rand() ** 3, detailMs: rand() });
+        metrics.ring.write({
+          stage,
+          ok: true,
+          errorCode: 0,
+          agentId: i,
+          batchId: 1,
+          writerThreadId: 0,
+          pid: 1000 + i,
+          timestamp: Date.now(),
+          durationMs: 5 + 100 * rand() ** 3,
+          detailMs: rand(),
+        });
       }
     }
     metrics.drain();
@@ -79,7 +106,11 @@ export const statsScenario: Scenario = {
         description: `metrics.snapshot() <= ${SNAPSHOT_TARGET_US} us on three full windows of ${WINDOW}`,
         measured: `${num(snapshotUs)} us (median over runs)`,
         met: snapshotUs <= SNAPSHOT_TARGET_US,
-        ...(snapshotUs <= SNAPSHOT_TARGET_US ? {} : { bound: `one window's stats() alone costs ${num(summaryOf(variants, 'window', US.key).median)} us (mean over the sorted samples, then three quantile reads), three of them per snapshot, plus the drain` }),
+        ...(snapshotUs <= SNAPSHOT_TARGET_US
+          ? {}
+          : {
+              bound: `one window's stats() alone costs ${num(summaryOf(variants, 'window', US.key).median)} us (mean over the sorted samples, then three quantile reads), three of them per snapshot, plus the drain`,
+            }),
       },
     ];
     return {

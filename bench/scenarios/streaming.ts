@@ -39,7 +39,8 @@ const DROPPED: MetricDef = { key: 'droppedMb', label: 'output dropped unread', u
 
 type Way = 'buffered' | 'streamed' | 'file';
 const WAYS: Record<Way, string> = {
-  buffered: 'spawner.spawnBatch([agent]) with the defaults: the launch side reads every byte and keeps maxOutputBytes (1 MiB) for result.stdout; awaits batch.results',
+  buffered:
+    'spawner.spawnBatch([agent]) with the defaults: the launch side reads every byte and keeps maxOutputBytes (1 MiB) for result.stdout; awaits batch.results',
   streamed: "spawnBatch([agent], { stream: true }), the main thread counting outcome.stdout.lines() as they come (the agent's buffer on, as by default)",
   file: "spawnBatch([{ ...agent, stdoutFile, buffer: false }]): the launch side writes every byte to a file; the file's size checked after",
 };
@@ -96,9 +97,11 @@ export const streamingScenario: Scenario = {
         }
         const [result] = await batch.results;
         if (!result?.ok) throw new Error(`spawnpool ${way}: the agent failed: ${result?.error?.message ?? ''}`);
-        if (way === 'buffered' && Buffer.byteLength(result.stdout) !== Math.min(bytes, resolved!.maxOutputBytes)) throw new Error(`spawnpool buffered: kept ${Buffer.byteLength(result.stdout)} bytes`);
+        if (way === 'buffered' && Buffer.byteLength(result.stdout) !== Math.min(bytes, resolved!.maxOutputBytes))
+          throw new Error(`spawnpool buffered: kept ${Buffer.byteLength(result.stdout)} bytes`);
         // A consumer that fell behind sees fewer lines: only the dropped bytes may account for them.
-        if (way === 'streamed' && (dropped === 0 ? seen !== lines : seen > lines)) throw new Error(`spawnpool streamed: ${seen} of ${lines} lines, ${dropped} bytes dropped`);
+        if (way === 'streamed' && (dropped === 0 ? seen !== lines : seen > lines))
+          throw new Error(`spawnpool streamed: ${seen} of ${lines} lines, ${dropped} bytes dropped`);
         if (way === 'file') {
           const size = (await stat(file)).size;
           await rm(file, { force: true });
@@ -124,13 +127,21 @@ export const streamingScenario: Scenario = {
       const name = (way: Way, launcher: BenchLauncher) => `spawnpool ${way === 'file' ? 'to file' : way} (${launcher})`;
       const infos: VariantInfo[] = [
         { name: 'execa lines', role: 'baseline', description: "plain execa('sh', args, { lines: true }): every line kept in result.stdout, counted at exit" },
-        { name: 'execa iterate', role: 'reference', description: 'plain execa with buffer: false, `for await (const line of subprocess)` counting lines as they come: the streaming equivalent' },
-        ...launchers.flatMap((l) => (Object.keys(WAYS) as Way[]).map((way): VariantInfo => ({ name: name(way, l), role: 'candidate', description: `${WAYS[way]}; launcher ${l}` }))),
+        {
+          name: 'execa iterate',
+          role: 'reference',
+          description: 'plain execa with buffer: false, `for await (const line of subprocess)` counting lines as they come: the streaming equivalent',
+        },
+        ...launchers.flatMap((l) =>
+          (Object.keys(WAYS) as Way[]).map((way): VariantInfo => ({ name: name(way, l), role: 'candidate', description: `${WAYS[way]}; launcher ${l}` })),
+        ),
       ];
       const variantsToRun: Variant[] = [
         { name: 'execa lines', run: measured(execaLines) },
         { name: 'execa iterate', run: measured(execaIterate) },
-        ...launchers.flatMap((l) => (Object.keys(WAYS) as Way[]).map((way): Variant => ({ name: name(way, l), run: measured(spawnpoolRun(spawners.get(l)!, way)) }))),
+        ...launchers.flatMap((l) =>
+          (Object.keys(WAYS) as Way[]).map((way): Variant => ({ name: name(way, l), run: measured(spawnpoolRun(spawners.get(l)!, way)) })),
+        ),
       ];
       const samples = await runInterleaved({ runs, warmup: ctx.warmup, progress: ctx.progress, label: 'streaming', variants: variantsToRun });
       const variants = variantResults(samples, infos);
@@ -146,9 +157,11 @@ export const streamingScenario: Scenario = {
           description: `spawnpool streamed (${l}): host CPU per MB <= ${TARGET_RATIO}x plain execa lines: true`,
           measured: `${ratio(r)} (${num(median(v, CPU))} vs ${num(baseline)} ms/MB; ${num(median(v, RATE))} vs ${num(median('execa lines', RATE))} MB/s)`,
           met,
-          ...(met ? {} : {
-            bound: `spawnpool streamed (${l}) spends ${num(median(v, CPU))} ms of host CPU per MB: ${num(median(v, MAIN_CPU))} on the main thread (receiving the chunks from the launch thread, splitting lines), ${num(median(v, PROC_CPU) - median(v, MAIN_CPU))} on its other threads (launch thread, reading the pipe${l === 'helper' ? ' from the helper' : ''}), ${num(median(v, HELPER_CPU))} in the helper process; plain execa lines: true spends ${num(baseline)} and execa's line iterator ${num(median('execa iterate', CPU))} ms/MB, all on the main thread. The measured bound is ${ratio(r)} execa's CPU per MB.`,
-          }),
+          ...(met
+            ? {}
+            : {
+                bound: `spawnpool streamed (${l}) spends ${num(median(v, CPU))} ms of host CPU per MB: ${num(median(v, MAIN_CPU))} on the main thread (receiving the chunks from the launch thread, splitting lines), ${num(median(v, PROC_CPU) - median(v, MAIN_CPU))} on its other threads (launch thread, reading the pipe${l === 'helper' ? ' from the helper' : ''}), ${num(median(v, HELPER_CPU))} in the helper process; plain execa lines: true spends ${num(baseline)} and execa's line iterator ${num(median('execa iterate', CPU))} ms/MB, all on the main thread. The measured bound is ${ratio(r)} execa's CPU per MB.`,
+              }),
         };
       });
       // No backpressure by design: a reader more than streamBufferBytes behind loses the oldest output (counted).
@@ -161,9 +174,16 @@ export const streamingScenario: Scenario = {
           description: `spawnpool streamed (${l}): the lines() reader kept up, nothing dropped past the 8 MiB stream buffer, in every run`,
           measured: `${runsDropping} of ${dropped.length} runs dropped output${met ? '' : `, at most ${num(Math.max(...dropped))} MB`}`,
           met,
-          ...(met ? {} : {
-            bound: `the main thread, only counting lines, fell more than 8 MiB behind an agent writing ${num(median(name('streamed', l), RATE))} MB/s (median) in ${runsDropping} of ${dropped.length} runs on this machine (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} at the end); output streams have no backpressure, so the oldest unread bytes went, counted in droppedBytes. stdoutFile or resultsDir keep every byte.`,
-          }),
+          ...(met
+            ? {}
+            : {
+                bound: `the main thread, only counting lines, fell more than 8 MiB behind an agent writing ${num(median(name('streamed', l), RATE))} MB/s (median) in ${runsDropping} of ${dropped.length} runs on this machine (load average ${os
+                  .loadavg()
+                  .map((x) => x.toFixed(1))
+                  .join(
+                    ' / ',
+                  )} at the end); output streams have no backpressure, so the oldest unread bytes went, counted in droppedBytes. stdoutFile or resultsDir keep every byte.`,
+              }),
         });
       }
 
@@ -176,16 +196,25 @@ export const streamingScenario: Scenario = {
         comparisons: launchers.flatMap((l) => compareAll(variants, CPU, name('streamed', l), ['execa lines', 'execa iterate'], ctx.seed)),
         targets,
         facts: launchers.flatMap((l) => [
-          { label: `host CPU per MB of spawnpool streamed (${l}), in multiples of execa lines: true's`, value: ratio(median(name('streamed', l), CPU) / baseline) },
-          { label: `host CPU per MB of spawnpool streamed (${l}), in multiples of execa's line iterator's`, value: ratio(median(name('streamed', l), CPU) / median('execa iterate', CPU)) },
-          { label: `host CPU per MB of spawnpool buffered (${l}), in multiples of execa lines: true's`, value: ratio(median(name('buffered', l), CPU) / baseline) },
+          {
+            label: `host CPU per MB of spawnpool streamed (${l}), in multiples of execa lines: true's`,
+            value: ratio(median(name('streamed', l), CPU) / baseline),
+          },
+          {
+            label: `host CPU per MB of spawnpool streamed (${l}), in multiples of execa's line iterator's`,
+            value: ratio(median(name('streamed', l), CPU) / median('execa iterate', CPU)),
+          },
+          {
+            label: `host CPU per MB of spawnpool buffered (${l}), in multiples of execa lines: true's`,
+            value: ratio(median(name('buffered', l), CPU) / baseline),
+          },
           { label: `host CPU per MB of spawnpool to file (${l}), in multiples of execa lines: true's`, value: ratio(median(name('file', l), CPU) / baseline) },
         ]),
         notes: [
           `The agent is \`sh -c 'yes "$1" | head -n "$2"'\`: ${lines.toLocaleString('en-US')} lines of ${LINE_BYTES} bytes (${num(bytes / 1e6)} MB) per run, ${ctx.mode === 'full' ? 'the full size' : ctx.tiny ? 'tiny (wiring check)' : 'quick mode; --full writes 100 MB per run'}. Its own CPU is the same for every variant and is not counted.`,
           'Every run checks what it got: every line (execa, and spawnpool streamed unless it dropped bytes, when it may see no more lines than were written), every byte in the file, maxOutputBytes kept in the buffer; a failed check fails the scenario.',
           "Host CPU: the bench process's process.cpuUsage() (every thread: main, launch thread, build worker) plus, for the helper launcher, the CPU of the helper process (from /proc: this process's live children once the agent is reaped). Main-thread CPU from /proc/self/task/<pid>/schedstat.",
-          'The targets and facts give spawnpool\'s CPU per MB over execa\'s (ratio of medians: above 1, spawnpool costs more); the comparison table, like every other scenario\'s, gives execa\'s over spawnpool\'s (above 1 favours spawnpool), with its bootstrap interval.',
+          "The targets and facts give spawnpool's CPU per MB over execa's (ratio of medians: above 1, spawnpool costs more); the comparison table, like every other scenario's, gives execa's over spawnpool's (above 1 favours spawnpool), with its bootstrap interval.",
         ],
         charts: [{ metric: CPU.key, title: 'streaming: host CPU per MB of agent output (ms/MB, lower is better)' }],
         durationMs: performance.now() - started,

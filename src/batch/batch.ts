@@ -77,7 +77,14 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
     this.results = new Promise<AgentResult[]>((resolve) => (this.#settleResults = resolve));
     this.done = Promise.all([this.summary, this.results]).then(([summary, results]) => {
       const succeeded = results.filter((r) => r.ok).length;
-      return { ...summary, succeeded, failed: n - succeeded, successRate: n === 0 ? 0 : succeeded / n, minSuccess: setup.minSuccess, ok: succeeded >= setup.minSuccess };
+      return {
+        ...summary,
+        succeeded,
+        failed: n - succeeded,
+        successRate: n === 0 ? 0 : succeeded / n,
+        minSuccess: setup.minSuccess,
+        ok: succeeded >= setup.minSuccess,
+      };
     });
     const external = setup.signal;
     // A signal aborted already: the launch side must start nothing, not start and then hear of the stop.
@@ -177,9 +184,24 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
       const name = this.#names[index]!;
       if (this.#outcomes[index] === undefined) {
         const error: WireError = { code: 'E_LAUNCHER', message: `Agent "${name}": ${why} before the agent started`, stage: 'spawn' };
-        this.#onEvent({ type: 'spawned', batchId: this.batchId, index, ok: false, stage: 'spawn', error, pid: undefined, timings: { queueMs: 0, buildMs: 0, launchMs: 0, spawnMs: 0, sinceBatchStartMs: 0 }, prompt: undefined, result: lostResult('spawn', error, undefined) });
+        this.#onEvent({
+          type: 'spawned',
+          batchId: this.batchId,
+          index,
+          ok: false,
+          stage: 'spawn',
+          error,
+          pid: undefined,
+          timings: { queueMs: 0, buildMs: 0, launchMs: 0, spawnMs: 0, sinceBatchStartMs: 0 },
+          prompt: undefined,
+          result: lostResult('spawn', error, undefined),
+        });
       } else if (this.#results[index] === undefined) {
-        const error: WireError = { code: 'E_LAUNCHER', message: `Agent "${name}": ${why} while the agent was running; its process tree was killed and its output lost`, stage: 'run' };
+        const error: WireError = {
+          code: 'E_LAUNCHER',
+          message: `Agent "${name}": ${why} while the agent was running; its process tree was killed and its output lost`,
+          stage: 'run',
+        };
         this.#finish(index, toResult(name, index, lostResult('run', error, this.#outcomes[index]!.pid), this.#files[index]!));
       }
     }
@@ -187,7 +209,20 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
 }
 
 function lostResult(stage: 'spawn' | 'run', error: WireError, pid: number | undefined): WireResult {
-  return { ok: false, stage, error, pid, exitCode: undefined, signal: undefined, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 0, timedOut: false };
+  return {
+    ok: false,
+    stage,
+    error,
+    pid,
+    exitCode: undefined,
+    signal: undefined,
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    durationMs: 0,
+    timedOut: false,
+  };
 }
 
 function revive(agent: string, error: WireError): SpawnpoolError {
@@ -196,7 +231,13 @@ function revive(agent: string, error: WireError): SpawnpoolError {
 }
 
 /** An agent that never ran shares its spawn outcome's error object with its result. */
-function toResult(name: string, index: number, r: WireResult, files: { stdout: string | undefined; stderr: string | undefined }, error?: SpawnpoolError): AgentResult {
+function toResult(
+  name: string,
+  index: number,
+  r: WireResult,
+  files: { stdout: string | undefined; stderr: string | undefined },
+  error?: SpawnpoolError,
+): AgentResult {
   return { name, index, ...r, error: error ?? (r.error && revive(name, r.error)), stdoutFile: files.stdout, stderrFile: files.stderr };
 }
 

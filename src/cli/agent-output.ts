@@ -22,10 +22,12 @@ export interface OutputPrinter {
 export function outputPrinter(mode: OutputMode, names: readonly string[]): OutputPrinter {
   const width = Math.max(...names.map((n) => n.length));
   const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
-  const prefixes = new Map(names.map((name, i) => {
-    const tag = `[${name}]`.padEnd(width + 2);
-    return [name, colour ? `\u001b[${COLOURS[i % COLOURS.length]}m${tag}\u001b[0m` : tag];
-  }));
+  const prefixes = new Map(
+    names.map((name, i) => {
+      const tag = `[${name}]`.padEnd(width + 2);
+      return [name, colour ? `\u001b[${COLOURS[i % COLOURS.length]}m${tag}\u001b[0m` : tag];
+    }),
+  );
   const print = (to: NodeJS.WriteStream, prefix: string, lines: readonly string[]) => {
     if (lines.length > 0) to.write(lines.map((l) => `${prefix} ${l}\n`).join(''));
   };
@@ -38,8 +40,14 @@ export function outputPrinter(mode: OutputMode, names: readonly string[]): Outpu
           for await (const line of lines) print(to, prefix, [line]);
         };
         await Promise.all([pump(outcome.stdout.lines(), process.stdout), pump(outcome.stderr.lines(), process.stderr)]);
-        for (const [name, stream] of [['stdout', outcome.stdout], ['stderr', outcome.stderr]] as const) {
-          if (stream.droppedBytes > 0) process.stderr.write(`${prefix} spawnpool: ${stream.droppedBytes} bytes of its ${name} were dropped unprinted (it wrote faster than they could be shown); --results DIR keeps all of it\n`);
+        for (const [name, stream] of [
+          ['stdout', outcome.stdout],
+          ['stderr', outcome.stderr],
+        ] as const) {
+          if (stream.droppedBytes > 0)
+            process.stderr.write(
+              `${prefix} spawnpool: ${stream.droppedBytes} bytes of its ${name} were dropped unprinted (it wrote faster than they could be shown); --results DIR keeps all of it\n`,
+            );
         }
         return;
       }
@@ -65,7 +73,10 @@ function linesOf(text: string): string[] {
 /** The failures section's lines for one agent: its error, then the end of what it printed. */
 export function failureLines(result: AgentResult, code: string | undefined, message: string | undefined): string[] {
   const lines = [`  ${result.name}: [${code}] ${message}`];
-  for (const [stream, text] of [['stderr', result.stderr], ['stdout', result.stdout]] as const) {
+  for (const [stream, text] of [
+    ['stderr', result.stderr],
+    ['stdout', result.stdout],
+  ] as const) {
     const last = tail(text, 5);
     if (last.length > 0) lines.push(`    last ${stream}${result[`${stream}Truncated`] ? ' (kept part)' : ''}:`, ...last.map((l) => `      ${l}`));
   }

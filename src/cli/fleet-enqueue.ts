@@ -105,7 +105,9 @@ export async function enqueueCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify({ ...report, summary })}\n`);
   else {
     const failures = summary.failures.map((f) => `  ${f.jobId}: ${f.reason}`);
-    process.stdout.write([`run "${summary.run}" done: ${summary.succeeded}/${summary.total} succeeded, ${summary.failed} failed`, ...failures].join('\n') + '\n');
+    process.stdout.write(
+      [`run "${summary.run}" done: ${summary.succeeded}/${summary.total} succeeded, ${summary.failed} failed`, ...failures].join('\n') + '\n',
+    );
   }
   return summary.failed === 0 ? 0 : 1;
 }
@@ -130,7 +132,8 @@ async function readAgentsFile(file: string): Promise<{ defaults?: unknown; agent
     throw new ConfigError(`${file}: expected an object { "defaults"?: {...}, "agents": [...] }`, { file });
   }
   const unknown = Object.keys(o).filter((k) => k !== 'defaults' && k !== 'agents');
-  if (unknown.length > 0) throw new ConfigError(`${file}: agents file: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`, { file });
+  if (unknown.length > 0)
+    throw new ConfigError(`${file}: agents file: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`, { file });
   return { ...(o.defaults === undefined ? {} : { defaults: o.defaults }), agents: o.agents as unknown[] };
 }
 
@@ -139,6 +142,7 @@ function rateLimitFlag(value: string | undefined): { max: number; durationMs: nu
   if (value === 'off') return null;
   const m = /^(\d+)\/(.+)$/.exec(value);
   const max = m === null ? Number.NaN : Number(m[1]);
-  if (m === null || !Number.isSafeInteger(max) || max < 1) throw new UsageError(`Expected --rate-limit to be N/T (at most N starts per duration T, e.g. 50/1m or 5/1000), or off, got "${value}"`);
+  if (m === null || !Number.isSafeInteger(max) || max < 1)
+    throw new UsageError(`Expected --rate-limit to be N/T (at most N starts per duration T, e.g. 50/1m or 5/1000), or off, got "${value}"`);
   return { max, durationMs: msFlag('rate-limit', m[2], 1)! };
 }

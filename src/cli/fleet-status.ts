@@ -39,10 +39,21 @@ function render(s: FleetStatus): string {
     `rate: ${rate(s.rate.perSecond)} agent runs/s (${s.rate.finished} finished in the last ${Math.round(s.rate.windowMs / 1000)} s); ${s.remaining} to go, ETA ${eta}`,
     `rate limit: ${s.rateLimit === null ? 'none' : `${s.rateLimit.max} per ${s.rateLimit.durationMs} ms, across every worker`}`,
     '',
-    s.hosts.length === 0 ? 'no hosts yet' : table(['host', 'workers', 'active', 'completed', 'failed', 'runs/s'], s.hosts.map((h) => [h.host, String(h.workers), String(h.active), String(h.completed), String(h.failed), rate(h.ratePerSecond)])),
+    s.hosts.length === 0
+      ? 'no hosts yet'
+      : table(
+          ['host', 'workers', 'active', 'completed', 'failed', 'runs/s'],
+          s.hosts.map((h) => [h.host, String(h.workers), String(h.active), String(h.completed), String(h.failed), rate(h.ratePerSecond)]),
+        ),
   ];
   if (s.runs.length > 0) {
-    lines.push('', table(['run', 'state', 'total', 'succeeded', 'failed', 'pending'], s.runs.map((r) => [r.run, r.state === 'completed' ? 'done' : r.state, String(r.total), String(r.succeeded), String(r.failed), String(r.pending)])));
+    lines.push(
+      '',
+      table(
+        ['run', 'state', 'total', 'succeeded', 'failed', 'pending'],
+        s.runs.map((r) => [r.run, r.state === 'completed' ? 'done' : r.state, String(r.total), String(r.succeeded), String(r.failed), String(r.pending)]),
+      ),
+    );
   }
   return lines.join('\n');
 }

@@ -126,7 +126,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
       const stop = (signal: NodeJS.Signals) => {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
-        log(`${signal}: taking no more jobs; ${running.running} agent run${running.running === 1 ? '' : 's'} in flight, allowed to finish for ${duration(shutdownTimeoutMs ?? 30_000)}`);
+        log(
+          `${signal}: taking no more jobs; ${running.running} agent run${running.running === 1 ? '' : 's'} in flight, allowed to finish for ${duration(shutdownTimeoutMs ?? 30_000)}`,
+        );
         // A second signal: exit now. The agents' trees are killed on the way out (the spawner's exit hook).
         process.once('SIGTERM', () => process.exit(143));
         process.once('SIGINT', () => process.exit(130));

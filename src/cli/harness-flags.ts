@@ -4,7 +4,7 @@
  * dry runs. Any of them turns `run` into a harness run. Bad values are
  * UsageErrors naming the flag (exit 2).
  */
-import { ConfigError } from '../errors.ts';
+import type { ConfigError } from '../errors.ts';
 import { parseHalt } from '../harness/halt-policy.ts';
 import { RUN_NAME, type HarnessOptions, type RateLimit } from '../harness/options.ts';
 import type { RetryOptions } from '../harness/retry-policy.ts';
@@ -167,7 +167,10 @@ function retryOn(value: string): NonNullable<RetryOptions['on']> {
 
 function rateLimit(value: string): RateLimit {
   const m = /^(?:([^=]+)=)?(\d+)\/(.+)$/.exec(value.trim());
-  const bad = () => new UsageError(`Expected --rate-limit to be [AGENT=]N/T: at most N starts per T (e.g. 60/1m, 10/s, reviewer=5/1s, '*=5/1s' for each agent), got "${value}"`);
+  const bad = () =>
+    new UsageError(
+      `Expected --rate-limit to be [AGENT=]N/T: at most N starts per T (e.g. 60/1m, 10/s, reviewer=5/1s, '*=5/1s' for each agent), got "${value}"`,
+    );
   if (m === null) throw bad();
   const max = Number(m[2]);
   if (!Number.isSafeInteger(max) || max < 1) throw bad();
@@ -186,7 +189,9 @@ function timeoutFlag(value: string | undefined): Pick<HarnessOptions, 'timeoutMs
     return { relativeTimeout: { factor } };
   }
   if (!/^\d+(\.\d+)?(ms|s|min|m|h)$/.test(value.trim())) {
-    throw new UsageError(`Expected --timeout to be a duration with a unit (500ms, 30s, 5m, 1h) or a multiple of the median run time (300%, 3x), got "${value}"`);
+    throw new UsageError(
+      `Expected --timeout to be a duration with a unit (500ms, 30s, 5m, 1h) or a multiple of the median run time (300%, 3x), got "${value}"`,
+    );
   }
   return { timeoutMs: durationFlag('timeout', value) };
 }

@@ -66,7 +66,19 @@ export function startHarnessProgress(read: () => HarnessProgress, enabled: boole
   const payload = () => {
     const p = read();
     const f = progressFigures(p, window.mark(p.elapsedMs, p.done));
-    return { value: p.done, payload: { done: p.done, todo: p.total - p.skipped, ok: p.succeeded, failed: p.failed, running: p.running + p.starting, retrying: p.retrying, rate: f.rate.toFixed(1), eta_text: f.etaMs === undefined ? '?' : duration(f.etaMs) } };
+    return {
+      value: p.done,
+      payload: {
+        done: p.done,
+        todo: p.total - p.skipped,
+        ok: p.succeeded,
+        failed: p.failed,
+        running: p.running + p.starting,
+        retrying: p.retrying,
+        rate: f.rate.toFixed(1),
+        eta_text: f.etaMs === undefined ? '?' : duration(f.etaMs),
+      },
+    };
   };
   const start = payload();
   bar.start(Math.max(1, first.total - first.skipped), start.value, start.payload);

@@ -31,7 +31,14 @@ import { intFlag, UsageError } from './usage-error.ts';
 export interface HarnessRunInput {
   file: string;
   values: HarnessFlagValues &
-    TelemetryFlags & { sequential?: boolean | undefined; 'min-success'?: string | undefined; root?: string | undefined; json?: boolean | undefined; output?: string | undefined; results?: string | undefined };
+    TelemetryFlags & {
+      sequential?: boolean | undefined;
+      'min-success'?: string | undefined;
+      root?: string | undefined;
+      json?: boolean | undefined;
+      output?: string | undefined;
+      results?: string | undefined;
+    };
   concurrency: number | undefined;
   workers: number | undefined;
   ringCapacity: number | undefined;
@@ -46,7 +53,8 @@ export async function harnessRunCommand(input: HarnessRunInput): Promise<number>
   const { values, file } = input;
   const flags = parseHarnessFlags(values);
   if (values.sequential) throw new UsageError('--sequential does not go with the harness flags (--tasks, --retries, ...): use --concurrency 1');
-  if (values['no-db'] && flags.options.runName !== undefined) throw new UsageError('--run-name records the run in the history database: it does not go with --no-db');
+  if (values['no-db'] && flags.options.runName !== undefined)
+    throw new UsageError('--run-name records the run in the history database: it does not go with --no-db');
   const json = values.json === true;
   const output = outputMode(values.output, json);
 
@@ -62,7 +70,9 @@ export async function harnessRunCommand(input: HarnessRunInput): Promise<number>
 
   if (flags.dryRun) {
     const plan = await dryRunHarness(runs, { root, ...flags.options, ...(historyPath === undefined ? {} : { historyPath }) });
-    process.stdout.write(json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan, flags.options.runName, agentsFile.agents.length, tasks?.length, baseDir)}\n`);
+    process.stdout.write(
+      json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan, flags.options.runName, agentsFile.agents.length, tasks?.length, baseDir)}\n`,
+    );
     return 0;
   }
 
@@ -127,7 +137,13 @@ export async function harnessRunCommand(input: HarnessRunInput): Promise<number>
     await Promise.all(printing);
     const { signal: _signal, onSpawn: _onSpawn, ...shown } = options;
     if (json) {
-      const body = { runId: spawner.metrics.runId, options: { ...shown, concurrency: input.concurrency ?? os.availableParallelism(), output }, summary: { ...summary, error: summary.error && { code: summary.error.code, message: summary.error.message } }, agents: agents.rows(), window: spawner.metrics.snapshot() };
+      const body = {
+        runId: spawner.metrics.runId,
+        options: { ...shown, concurrency: input.concurrency ?? os.availableParallelism(), output },
+        summary: { ...summary, error: summary.error && { code: summary.error.code, message: summary.error.message } },
+        agents: agents.rows(),
+        window: spawner.metrics.snapshot(),
+      };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     } else {
       process.stdout.write(`${renderSummary(summary, agents, failures, moreFailures)}\n`);
@@ -168,12 +184,32 @@ class AgentTally {
   }
 
   rows() {
-    return [...this.#by].map(([agent, t]) => ({ agent, runs: t.runs.size, succeeded: t.succeeded, failed: t.failed, attempts: t.attempts, spawn: latencyStats(t.spawn), run: latencyStats(t.run) }));
+    return [...this.#by].map(([agent, t]) => ({
+      agent,
+      runs: t.runs.size,
+      succeeded: t.succeeded,
+      failed: t.failed,
+      attempts: t.attempts,
+      spawn: latencyStats(t.spawn),
+      run: latencyStats(t.run),
+    }));
   }
 }
 
 function renderSummary(s: HarnessSummary, agents: AgentTally, failures: AttemptOutcome[], more: number): string {
-  const rows = agents.rows().map((a) => [a.agent, String(a.runs), String(a.succeeded), String(a.failed), String(a.attempts), ms(a.spawn.p50Ms), ms(a.spawn.p95Ms), ms(a.run.p50Ms), ms(a.run.p95Ms)]);
+  const rows = agents
+    .rows()
+    .map((a) => [
+      a.agent,
+      String(a.runs),
+      String(a.succeeded),
+      String(a.failed),
+      String(a.attempts),
+      ms(a.spawn.p50Ms),
+      ms(a.spawn.p95Ms),
+      ms(a.run.p50Ms),
+      ms(a.run.p95Ms),
+    ]);
   const lines = [
     rows.length === 0 ? 'no attempts' : table(['agent', 'runs', 'succeeded', 'failed', 'attempts', 'spawn p50', 'spawn p95', 'run p50', 'run p95'], rows),
     '',
@@ -201,9 +237,16 @@ function renderPlan(plan: DryRun, runName: string | undefined, agents: number, t
       lines.push(`${r.name}: skipped (${r.skip} before)`);
       continue;
     }
-    const prompt = r.prompt === undefined ? 'no prompt' : `prompt ${r.prompt.bytes} B, ${r.prompt.tokens} tokens${r.prompt.truncated ? ' (context cut to maxTokens)' : ''} via ${r.promptVia}`;
+    const prompt =
+      r.prompt === undefined
+        ? 'no prompt'
+        : `prompt ${r.prompt.bytes} B, ${r.prompt.tokens} tokens${r.prompt.truncated ? ' (context cut to maxTokens)' : ''} via ${r.promptVia}`;
     // The agents file's folder is every agent's default cwd: shown only when an agent has another.
-    const extra = [r.cwd === undefined || r.cwd === baseDir ? undefined : `cwd ${r.cwd}`, r.timeoutMs === undefined ? undefined : `timeout ${duration(r.timeoutMs)}`, r.buildError === undefined ? undefined : `would fail to build: ${r.buildError}`].filter((x) => x !== undefined);
+    const extra = [
+      r.cwd === undefined || r.cwd === baseDir ? undefined : `cwd ${r.cwd}`,
+      r.timeoutMs === undefined ? undefined : `timeout ${duration(r.timeoutMs)}`,
+      r.buildError === undefined ? undefined : `would fail to build: ${r.buildError}`,
+    ].filter((x) => x !== undefined);
     lines.push(`${r.name}: ${r.commandLine}  [${[prompt, ...extra].join('; ')}]`);
   }
   return lines.join('\n');
@@ -233,6 +276,7 @@ async function readAgentsFile(file: string): Promise<{ defaults?: unknown; agent
 function outputMode(flag: string | undefined, json: boolean): OutputMode {
   if (flag === undefined) return json ? 'none' : 'group';
   if (!(OUTPUT_MODES as readonly string[]).includes(flag)) throw new UsageError(`Expected --output to be tag, group or none, got "${flag}"`);
-  if (json && flag !== 'none') throw new UsageError(`--output ${flag} prints the agents' output on stdout, which --json keeps for its JSON: leave --output out`);
+  if (json && flag !== 'none')
+    throw new UsageError(`--output ${flag} prints the agents' output on stdout, which --json keeps for its JSON: leave --output out`);
   return flag as OutputMode;
 }

@@ -151,7 +151,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       ...(resultsDir === undefined ? {} : { resultsDir }),
     };
     const batch = spawner.spawnBatch(loaded.agents, { ...batchOptions, signal: stop.signal });
-    const printer = outputPrinter(output, loaded.agents.map((a) => a.name));
+    const printer = outputPrinter(
+      output,
+      loaded.agents.map((a) => a.name),
+    );
     const printing: Promise<void>[] = [];
     const progress = startProgress(loaded.agents.length, !values.json);
     const outcomes: SpawnOutcome[] = [];
@@ -167,7 +170,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     const window = spawner.metrics.snapshot();
     const agents = outcomes.map((o, i) => report(o, results[i]!, resultsDir !== undefined));
 
-    const options = { ...batchOptions, output, launcher: launcher ?? process.env.SPAWNPOOL_LAUNCHER ?? 'auto', ...(helpers === undefined ? {} : { helpers }), workers: workers ?? 'default' };
+    const options = {
+      ...batchOptions,
+      output,
+      launcher: launcher ?? process.env.SPAWNPOOL_LAUNCHER ?? 'auto',
+      ...(helpers === undefined ? {} : { helpers }),
+      workers: workers ?? 'default',
+    };
     if (values.json) process.stdout.write(`${JSON.stringify({ runId: spawner.metrics.runId, options, batch: done, agents, window }, null, 2)}\n`);
     else process.stdout.write(`${render(agents, results, done, window)}\n`);
     if (stoppedBy !== undefined) return 128 + os.constants.signals[stoppedBy];
@@ -244,6 +253,9 @@ function render(agents: AgentReport[], results: AgentResult[], d: BatchDone, w: 
 function outputMode(flag: string | undefined, json: boolean): OutputMode {
   if (flag === undefined) return json ? 'none' : 'group';
   if (!(OUTPUT_MODES as readonly string[]).includes(flag)) throw new UsageError(`Expected --output to be tag, group or none, got "${flag}"`);
-  if (json && flag !== 'none') throw new UsageError(`--output ${flag} prints the agents' output on stdout, which --json keeps for its JSON: leave --output out (the output is in the JSON)`);
+  if (json && flag !== 'none')
+    throw new UsageError(
+      `--output ${flag} prints the agents' output on stdout, which --json keeps for its JSON: leave --output out (the output is in the JSON)`,
+    );
   return flag as OutputMode;
 }

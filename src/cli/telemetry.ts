@@ -116,9 +116,13 @@ export async function startTelemetry(spawner: Spawner, flags: TelemetryFlags, si
       server = await serveMetrics(spawner.metrics, port);
       process.stderr.write(`spawnpool: serving metrics on ${server.url}\n`);
       if (linger > 0) {
-        process.stderr.write(`spawnpool: waiting for a first scrape of ${server.url} before spawning (at most ${flags['metrics-linger'] ?? DEFAULT_LINGER}; --metrics-linger 0 does not wait)\n`);
+        process.stderr.write(
+          `spawnpool: waiting for a first scrape of ${server.url} before spawning (at most ${flags['metrics-linger'] ?? DEFAULT_LINGER}; --metrics-linger 0 does not wait)\n`,
+        );
         if (!(await scraped(server, Date.now(), linger, signal)) && !signal?.aborted) {
-          process.stderr.write(`spawnpool: no scrape of ${server.url} within ${flags['metrics-linger'] ?? DEFAULT_LINGER}: spawning anyway (rate() and increase() will miss what happens before the first one)\n`);
+          process.stderr.write(
+            `spawnpool: no scrape of ${server.url} within ${flags['metrics-linger'] ?? DEFAULT_LINGER}: spawning anyway (rate() and increase() will miss what happens before the first one)\n`,
+          );
         }
       }
     }
@@ -137,9 +141,13 @@ export async function startTelemetry(spawner: Spawner, flags: TelemetryFlags, si
         }
         if (server === undefined) return;
         if (linger > 0) {
-          process.stderr.write(`spawnpool: batch ended; serving metrics until ${server.url} has been scraped once more (at most ${flags['metrics-linger'] ?? DEFAULT_LINGER}; Ctrl-C stops waiting)\n`);
+          process.stderr.write(
+            `spawnpool: batch ended; serving metrics until ${server.url} has been scraped once more (at most ${flags['metrics-linger'] ?? DEFAULT_LINGER}; Ctrl-C stops waiting)\n`,
+          );
           if (!(await scraped(server, endedAt, linger, undefined, true))) {
-            process.stderr.write(`spawnpool: no scrape of ${server.url} after the batch within ${flags['metrics-linger'] ?? DEFAULT_LINGER}: Prometheus does not have this run's final figures\n`);
+            process.stderr.write(
+              `spawnpool: no scrape of ${server.url} after the batch within ${flags['metrics-linger'] ?? DEFAULT_LINGER}: Prometheus does not have this run's final figures\n`,
+            );
           }
         }
         await server.close();
@@ -189,6 +197,7 @@ function pushUrl(value: string): string {
   } catch {
     throw new UsageError(`Expected --push-gateway to be an http(s) URL such as http://127.0.0.1:9091, got "${value}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`Expected --push-gateway to be an http(s) URL such as http://127.0.0.1:9091, got "${value}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`Expected --push-gateway to be an http(s) URL such as http://127.0.0.1:9091, got "${value}"`);
   return value;
 }

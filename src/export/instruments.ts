@@ -18,7 +18,10 @@ import type { NamedRecord } from '../metrics/spawner-metrics.ts';
  * Renard preferred numbers (ISO 3): R40 steps by at most 7.1%, R20 by 12.5%, R5 by 60%.
  * Mantissas in [1, 10), rounded as the standard rounds them.
  */
-const R40 = [1, 1.06, 1.12, 1.18, 1.25, 1.32, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.12, 2.24, 2.36, 2.5, 2.65, 2.8, 3, 3.15, 3.35, 3.55, 3.75, 4, 4.25, 4.5, 4.75, 5, 5.3, 5.6, 6, 6.3, 6.7, 7.1, 7.5, 8, 8.5, 9, 9.5];
+const R40 = [
+  1, 1.06, 1.12, 1.18, 1.25, 1.32, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.12, 2.24, 2.36, 2.5, 2.65, 2.8, 3, 3.15, 3.35, 3.55, 3.75, 4, 4.25, 4.5, 4.75, 5, 5.3,
+  5.6, 6, 6.3, 6.7, 7.1, 7.5, 8, 8.5, 9, 9.5,
+];
 const R20 = [1, 1.12, 1.25, 1.4, 1.6, 1.8, 2, 2.24, 2.5, 2.8, 3.15, 3.55, 4, 4.5, 5, 5.6, 6.3, 7.1, 8, 9];
 const R5 = [1, 1.6, 2.5, 4, 6.3];
 
@@ -71,19 +74,39 @@ export interface HistogramDef extends Named {
 /** Histograms in seconds. Labels: `outcome` where `byOutcome`, plus `agent` with per-agent labels. */
 export const HISTOGRAMS: readonly HistogramDef[] = [
   {
-    key: 'spawn', prometheus: 'spawnpool_spawn_duration_seconds', otel: 'spawnpool.spawn.duration', unit: 's', buckets: SPAWN_BUCKETS, byOutcome: true,
+    key: 'spawn',
+    prometheus: 'spawnpool_spawn_duration_seconds',
+    otel: 'spawnpool.spawn.duration',
+    unit: 's',
+    buckets: SPAWN_BUCKETS,
+    byOutcome: true,
     help: 'Spawn latency: the prompt build starting to the agent counting as spawned (or its spawn failing). Queue wait is not included: see spawnpool_queue_wait_seconds.',
   },
   {
-    key: 'queue', prometheus: 'spawnpool_queue_wait_seconds', otel: 'spawnpool.queue.wait', unit: 's', buckets: QUEUE_BUCKETS, byOutcome: false,
-    help: 'Queue wait: the batch start to the agent\'s prompt build starting (the concurrency limit and the worker pool), for every agent.',
+    key: 'queue',
+    prometheus: 'spawnpool_queue_wait_seconds',
+    otel: 'spawnpool.queue.wait',
+    unit: 's',
+    buckets: QUEUE_BUCKETS,
+    byOutcome: false,
+    help: "Queue wait: the batch start to the agent's prompt build starting (the concurrency limit and the worker pool), for every agent.",
   },
   {
-    key: 'build', prometheus: 'spawnpool_build_duration_seconds', otel: 'spawnpool.build.duration', unit: 's', buckets: BUILD_BUCKETS, byOutcome: true,
+    key: 'build',
+    prometheus: 'spawnpool_build_duration_seconds',
+    otel: 'spawnpool.build.duration',
+    unit: 's',
+    buckets: BUILD_BUCKETS,
+    byOutcome: true,
     help: 'Prompt build time on a worker thread (agents with a prompt).',
   },
   {
-    key: 'run', prometheus: 'spawnpool_run_duration_seconds', otel: 'spawnpool.run.duration', unit: 's', buckets: RUN_BUCKETS, byOutcome: true,
+    key: 'run',
+    prometheus: 'spawnpool_run_duration_seconds',
+    otel: 'spawnpool.run.duration',
+    unit: 's',
+    buckets: RUN_BUCKETS,
+    byOutcome: true,
     help: 'Agent run time: spawned to exit. outcome ok: exited with code 0.',
   },
 ];
@@ -97,36 +120,53 @@ export interface CounterDef extends Named {
 /** One counter per meaning, each labelled `outcome` (plus `agent` with per-agent labels). */
 export const COUNTERS: readonly CounterDef[] = [
   {
-    key: 'builds', prometheus: 'spawnpool_builds_total', otel: 'spawnpool.builds', unit: '{build}',
+    key: 'builds',
+    prometheus: 'spawnpool_builds_total',
+    otel: 'spawnpool.builds',
+    unit: '{build}',
     help: 'Prompt builds on a worker thread (agents with a prompt), by outcome: ok = built, failed = the build failed.',
   },
   {
-    key: 'spawns', prometheus: 'spawnpool_spawns_total', otel: 'spawnpool.spawns', unit: '{agent}',
+    key: 'spawns',
+    prometheus: 'spawnpool_spawns_total',
+    otel: 'spawnpool.spawns',
+    unit: '{agent}',
     help: 'Agents whose spawn is known, one per agent, by outcome: ok = spawned (its process exists, or printed its ready line); failed = never spawned (its prompt build failed, it could not be started or never became ready, or it was stopped first).',
   },
   {
-    key: 'runs', prometheus: 'spawnpool_runs_total', otel: 'spawnpool.runs', unit: '{agent}',
+    key: 'runs',
+    prometheus: 'spawnpool_runs_total',
+    otel: 'spawnpool.runs',
+    unit: '{agent}',
     help: 'Spawned agents that exited, one per spawned agent, by outcome: ok = exited with code 0; failed = non-zero exit, killed by a signal, past its timeout, or stopped.',
   },
 ];
 
 export const ERRORS: Named = {
-  prometheus: 'spawnpool_errors_total', otel: 'spawnpool.errors', unit: '{agent}',
+  prometheus: 'spawnpool_errors_total',
+  otel: 'spawnpool.errors',
+  unit: '{agent}',
   help: 'Failed agents, one per failed agent, by the stage that failed (build, spawn, run, timeout, aborted) and error code (error_type).',
 };
 
 export const BATCHES: Named = {
-  prometheus: 'spawnpool_batches_total', otel: 'spawnpool.batches', unit: '{batch}',
+  prometheus: 'spawnpool_batches_total',
+  otel: 'spawnpool.batches',
+  unit: '{batch}',
   help: 'Batches started (spawnBatch calls).',
 };
 
 export const RING_WRITTEN: Named = {
-  prometheus: 'spawnpool_ring_records_written_total', otel: 'spawnpool.ring.records.written', unit: '{record}',
+  prometheus: 'spawnpool_ring_records_written_total',
+  otel: 'spawnpool.ring.records.written',
+  unit: '{record}',
   help: 'Metric records written to the ring by every thread.',
 };
 
 export const RING_DROPPED: Named = {
-  prometheus: 'spawnpool_ring_records_dropped_total', otel: 'spawnpool.ring.records.dropped', unit: '{record}',
+  prometheus: 'spawnpool_ring_records_dropped_total',
+  otel: 'spawnpool.ring.records.dropped',
+  unit: '{record}',
   help: 'Metric records lost: overwritten before they were read, or torn. Every figure above misses what they said.',
 };
 
@@ -135,23 +175,61 @@ export type AgentGaugeKey = 'running' | 'pending';
 /** Agents now, read from the ring's exact totals at scrape time. */
 export const AGENT_GAUGES: readonly (Named & { key: AgentGaugeKey })[] = [
   { key: 'running', prometheus: 'spawnpool_agents_running', otel: 'spawnpool.agents.running', unit: '{agent}', help: 'Agents spawned and not exited yet.' },
-  { key: 'pending', prometheus: 'spawnpool_agents_pending', otel: 'spawnpool.agents.pending', unit: '{agent}', help: 'Agents of started batches whose spawn is not known yet (queued, building or launching).' },
+  {
+    key: 'pending',
+    prometheus: 'spawnpool_agents_pending',
+    otel: 'spawnpool.agents.pending',
+    unit: '{agent}',
+    help: 'Agents of started batches whose spawn is not known yet (queued, building or launching).',
+  },
 ];
 
 export type LastBatchKey = 'agents' | 'spawned' | 'succeeded' | 'duration' | 'end';
 
 /** The last batch that ended (every agent spawned and exited, or failed): what a Pushgateway or textfile user reads. 0 until one has. */
 export const LAST_BATCH: readonly (Named & { key: LastBatchKey })[] = [
-  { key: 'agents', prometheus: 'spawnpool_last_batch_agents', otel: 'spawnpool.last_batch.agents', unit: '{agent}', help: 'Agents in the last batch that ended.' },
-  { key: 'spawned', prometheus: 'spawnpool_last_batch_spawned', otel: 'spawnpool.last_batch.spawned', unit: '{agent}', help: 'Agents of the last batch that ended that spawned.' },
-  { key: 'succeeded', prometheus: 'spawnpool_last_batch_succeeded', otel: 'spawnpool.last_batch.succeeded', unit: '{agent}', help: 'Agents of the last batch that ended that exited with code 0.' },
-  { key: 'duration', prometheus: 'spawnpool_last_batch_duration_seconds', otel: 'spawnpool.last_batch.duration', unit: 's', help: 'The last batch that ended: its start to its last agent ending.' },
-  { key: 'end', prometheus: 'spawnpool_last_batch_end_timestamp_seconds', otel: 'spawnpool.last_batch.end_timestamp', unit: 's', help: 'When the last batch that ended did, in seconds since the epoch; 0 before any has.' },
+  {
+    key: 'agents',
+    prometheus: 'spawnpool_last_batch_agents',
+    otel: 'spawnpool.last_batch.agents',
+    unit: '{agent}',
+    help: 'Agents in the last batch that ended.',
+  },
+  {
+    key: 'spawned',
+    prometheus: 'spawnpool_last_batch_spawned',
+    otel: 'spawnpool.last_batch.spawned',
+    unit: '{agent}',
+    help: 'Agents of the last batch that ended that spawned.',
+  },
+  {
+    key: 'succeeded',
+    prometheus: 'spawnpool_last_batch_succeeded',
+    otel: 'spawnpool.last_batch.succeeded',
+    unit: '{agent}',
+    help: 'Agents of the last batch that ended that exited with code 0.',
+  },
+  {
+    key: 'duration',
+    prometheus: 'spawnpool_last_batch_duration_seconds',
+    otel: 'spawnpool.last_batch.duration',
+    unit: 's',
+    help: 'The last batch that ended: its start to its last agent ending.',
+  },
+  {
+    key: 'end',
+    prometheus: 'spawnpool_last_batch_end_timestamp_seconds',
+    otel: 'spawnpool.last_batch.end_timestamp',
+    unit: 's',
+    help: 'When the last batch that ended did, in seconds since the epoch; 0 before any has.',
+  },
 ];
 
 export const SPAWNER_INFO: Named = {
-  prometheus: 'spawnpool_spawner_info', otel: 'spawnpool.spawner.info', unit: '1',
-  help: 'Always 1; run_id is the spawner\'s run id, as in the JSON lines and the history (batches.run_id).',
+  prometheus: 'spawnpool_spawner_info',
+  otel: 'spawnpool.spawner.info',
+  unit: '1',
+  help: "Always 1; run_id is the spawner's run id, as in the JSON lines and the history (batches.run_id).",
 };
 
 /** The stage an agent failed at, as `errors_total` reports it. */
@@ -217,7 +295,9 @@ export function observationsOf(record: NamedRecord): RecordObservations {
 
 /** [stage, error type] of every documented error series. */
 export function errorSeries(): [ErrorStage, ErrorCode][] {
-  return (Object.entries(ERROR_SERIES) as [ErrorStage, readonly ErrorCode[]][]).flatMap(([stage, codes]) => codes.map((code): [ErrorStage, ErrorCode] => [stage, code]));
+  return (Object.entries(ERROR_SERIES) as [ErrorStage, readonly ErrorCode[]][]).flatMap(([stage, codes]) =>
+    codes.map((code): [ErrorStage, ErrorCode] => [stage, code]),
+  );
 }
 
 // Clocks of different threads may disagree by a hair; a negative duration is noise, not data.

@@ -50,7 +50,17 @@ export interface JsonlOptions {
 
 /** Converts a ring record to its line (record meanings: see record.ts). */
 export function jsonlLine(r: NamedRecord, runId: string, hostPid = process.pid): JsonlLine {
-  const base = { time: new Date(r.timestamp).toISOString(), runId, hostPid, batchId: r.batchId, stage: r.stage, agent: r.agent, ok: r.ok, error: r.error ?? (r.ok ? null : `#${r.errorCode}`), pid: r.pid === 0 ? null : r.pid };
+  const base = {
+    time: new Date(r.timestamp).toISOString(),
+    runId,
+    hostPid,
+    batchId: r.batchId,
+    stage: r.stage,
+    agent: r.agent,
+    ok: r.ok,
+    error: r.error ?? (r.ok ? null : `#${r.errorCode}`),
+    pid: r.pid === 0 ? null : r.pid,
+  };
   switch (r.stage) {
     case 'build':
       return { ...base, queueMs: r.detailMs, buildMs: r.durationMs, thread: r.writerThreadId };

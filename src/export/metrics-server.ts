@@ -70,7 +70,9 @@ export async function serveMetrics(metrics: SpawnerMetrics, port: number): Promi
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(new ConfigError(`Cannot serve metrics on 127.0.0.1:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}`, { cause: error }));
+      reject(
+        new ConfigError(`Cannot serve metrics on 127.0.0.1:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}`, { cause: error }),
+      );
     });
     server.listen(port, '127.0.0.1', () => resolve());
   });

@@ -16,8 +16,20 @@ import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, Ob
 import type { NamedRecord, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
 import { lastBatchValue, type BatchTally } from './batch-tally.ts';
 import {
-  AGENT_GAUGES, BATCHES, COUNTERS, ERRORS, HISTOGRAMS, LAST_BATCH, OUTCOMES, RING_DROPPED, RING_WRITTEN, SPAWNER_INFO,
-  errorSeries, observationsOf, type CounterKey, type HistogramKey,
+  AGENT_GAUGES,
+  BATCHES,
+  COUNTERS,
+  ERRORS,
+  HISTOGRAMS,
+  LAST_BATCH,
+  OUTCOMES,
+  RING_DROPPED,
+  RING_WRITTEN,
+  SPAWNER_INFO,
+  errorSeries,
+  observationsOf,
+  type CounterKey,
+  type HistogramKey,
 } from './instruments.ts';
 
 export interface OtelExporterOptions {
@@ -46,7 +58,10 @@ export class OtelExporter {
     this.#agentLabels = options.agentLabels ?? false;
     const histograms: Partial<Histograms> = {};
     for (const def of HISTOGRAMS) {
-      histograms[def.key] = { byOutcome: def.byOutcome, instrument: meter.createHistogram(def.otel, { description: def.help, unit: def.unit, advice: { explicitBucketBoundaries: [...def.buckets] } }) };
+      histograms[def.key] = {
+        byOutcome: def.byOutcome,
+        instrument: meter.createHistogram(def.otel, { description: def.help, unit: def.unit, advice: { explicitBucketBoundaries: [...def.buckets] } }),
+      };
     }
     this.#histograms = histograms as Histograms;
     const counters: Partial<Record<CounterKey, Counter>> = {};
@@ -79,7 +94,11 @@ export class OtelExporter {
     for (const [stage, code] of errorSeries()) this.#errors.add(0, { stage, 'error.type': code });
     this.#batches.add(0);
     if (!this.#agentLabels) this.#zero({});
-    this.#unsubscribe = [metrics.onBatch(() => this.#queued()), metrics.onAgents((names) => this.#agentsDeclared(names)), metrics.subscribe((record) => this.#observe(record))];
+    this.#unsubscribe = [
+      metrics.onBatch(() => this.#queued()),
+      metrics.onAgents((names) => this.#agentsDeclared(names)),
+      metrics.subscribe((record) => this.#observe(record)),
+    ];
   }
 
   /** Stops recording; instruments already created stay with the Meter. Idempotent. */

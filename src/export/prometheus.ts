@@ -15,8 +15,20 @@ import { ConfigError } from '../errors.ts';
 import type { NamedRecord, PrometheusSource, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
 import { lastBatchValue, type BatchTally } from './batch-tally.ts';
 import {
-  AGENT_GAUGES, BATCHES, COUNTERS, ERRORS, HISTOGRAMS, LAST_BATCH, OUTCOMES, RING_DROPPED, RING_WRITTEN, SPAWNER_INFO,
-  errorSeries, observationsOf, type CounterKey, type HistogramKey,
+  AGENT_GAUGES,
+  BATCHES,
+  COUNTERS,
+  ERRORS,
+  HISTOGRAMS,
+  LAST_BATCH,
+  OUTCOMES,
+  RING_DROPPED,
+  RING_WRITTEN,
+  SPAWNER_INFO,
+  errorSeries,
+  observationsOf,
+  type CounterKey,
+  type HistogramKey,
 } from './instruments.ts';
 
 type PromClient = typeof import('prom-client');
@@ -59,10 +71,14 @@ export class PrometheusExporter implements PrometheusSource {
     const prom = loadPromClient();
     this.registry = options.registry ?? new prom.Registry();
     this.#agentLabels = options.agentLabels ?? false;
-    const ours = [RING_WRITTEN, RING_DROPPED, ...HISTOGRAMS, ...COUNTERS, ERRORS, BATCHES, ...AGENT_GAUGES, ...LAST_BATCH, SPAWNER_INFO].map((d) => d.prometheus);
+    const ours = [RING_WRITTEN, RING_DROPPED, ...HISTOGRAMS, ...COUNTERS, ERRORS, BATCHES, ...AGENT_GAUGES, ...LAST_BATCH, SPAWNER_INFO].map(
+      (d) => d.prometheus,
+    );
     const taken = ours.find((name) => this.registry.getSingleMetric(name) !== undefined);
     if (taken !== undefined) {
-      throw new ConfigError(`Expected the \`prometheusRegistry\` option to be a registry without spawnpool metrics, but it already holds \`${taken}\` (from another Spawner?): give each Spawner its own Registry`);
+      throw new ConfigError(
+        `Expected the \`prometheusRegistry\` option to be a registry without spawnpool metrics, but it already holds \`${taken}\` (from another Spawner?): give each Spawner its own Registry`,
+      );
     }
     const registers = [this.registry];
     const ring = metrics.ring;
@@ -127,7 +143,11 @@ export class PrometheusExporter implements PrometheusSource {
     for (const [stage, code] of errorSeries()) this.#errors.inc({ stage, error_type: code }, 0);
     if (!this.#agentLabels) this.#zero({});
 
-    this.#unsubscribe = [metrics.onBatch(() => this.#queued()), metrics.onAgents((names) => this.#agentsDeclared(names)), metrics.subscribe((record) => this.#observe(record))];
+    this.#unsubscribe = [
+      metrics.onBatch(() => this.#queued()),
+      metrics.onAgents((names) => this.#agentsDeclared(names)),
+      metrics.subscribe((record) => this.#observe(record)),
+    ];
     metrics.attachPrometheus(this);
   }
 

@@ -45,7 +45,9 @@ export function createPusher(metrics: SpawnerMetrics, url: string, options: Push
   const prom = loadPromClient();
   const gateway = new prom.Pushgateway(url, { timeout: options.timeoutMs ?? 10_000 }, registry);
   const base = url.replace(/\/+$/, '');
-  const groupUrl = `${base}/metrics/job/${encodeURIComponent(jobName)}${Object.entries(groupings).map(([k, v]) => `/${encodeURIComponent(k)}/${encodeURIComponent(v)}`).join('')}`;
+  const groupUrl = `${base}/metrics/job/${encodeURIComponent(jobName)}${Object.entries(groupings)
+    .map(([k, v]) => `/${encodeURIComponent(k)}/${encodeURIComponent(v)}`)
+    .join('')}`;
   return {
     groupUrl,
     async push() {

@@ -11,7 +11,8 @@ import type { SpawnerMetrics } from '../metrics/spawner-metrics.ts';
 
 /** node_exporter reads only `*.prom` files. Throws ConfigError naming the file otherwise. */
 export function checkTextfilePath(file: string): string {
-  if (!file.endsWith('.prom')) throw new ConfigError(`Expected the metrics textfile to end in .prom (node_exporter's textfile collector reads only *.prom files), got \`${file}\``);
+  if (!file.endsWith('.prom'))
+    throw new ConfigError(`Expected the metrics textfile to end in .prom (node_exporter's textfile collector reads only *.prom files), got \`${file}\``);
   return path.resolve(file);
 }
 

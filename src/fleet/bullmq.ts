@@ -18,7 +18,10 @@ export function loadBullmq(): Promise<BullMQ> {
     loading = undefined;
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ERR_MODULE_NOT_FOUND' && /['"]bullmq['"]/.test(e.message)) {
-      throw new ConfigError('spawnpool/bullmq and the enqueue, worker and status commands need the bullmq package (an optional peer dependency of spawnpool): npm install bullmq', { cause: error });
+      throw new ConfigError(
+        'spawnpool/bullmq and the enqueue, worker and status commands need the bullmq package (an optional peer dependency of spawnpool): npm install bullmq',
+        { cause: error },
+      );
     }
     throw error;
   });

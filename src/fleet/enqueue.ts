@@ -86,7 +86,11 @@ export async function enqueueRun(options: EnqueueOptions): Promise<EnqueueReport
   const file = o.agentsFile;
   const baseDir = file === undefined ? process.cwd() : path.dirname(path.resolve(file));
   const runs = expandRuns(o.agents, o.tasks, { baseDir, ...(file === undefined ? {} : { file }) });
-  if (o.preflight !== false) await preflightAgents(runs.map((r) => r.spec), { root: baseDir, file });
+  if (o.preflight !== false)
+    await preflightAgents(
+      runs.map((r) => r.spec),
+      { root: baseDir, file },
+    );
   const run = o.run ?? defaultRunName(o.agents, o.tasks);
 
   const payloads: { id: string; data: AgentRunData }[] = [];
@@ -94,7 +98,9 @@ export async function enqueueRun(options: EnqueueOptions): Promise<EnqueueReport
   for (const task of o.tasks ?? [undefined]) {
     o.agents.agents.forEach((raw) => {
       const r = runs[k++]!;
-      const agent = o.byName ? r.agent : { spec: raw as Record<string, unknown>, ...(o.agents.defaults === undefined ? {} : { defaults: o.agents.defaults as Record<string, unknown> }) };
+      const agent = o.byName
+        ? r.agent
+        : { spec: raw as Record<string, unknown>, ...(o.agents.defaults === undefined ? {} : { defaults: o.agents.defaults as Record<string, unknown> }) };
       payloads.push({ id: agentRunJobId(run, r.agent, r.taskId), data: { v: 1, run, agent, ...(task === undefined ? {} : { task: taskPayload(task) }) } });
     });
   }
@@ -109,11 +115,16 @@ export async function enqueueRun(options: EnqueueOptions): Promise<EnqueueReport
     throw new ConfigError(`Redis at ${redactUrl(o.redis)}: ${error.message}`, { cause: error });
   };
   try {
-    const existing = await countExisting(queue, payloads.map((p) => p.id));
+    const existing = await countExisting(
+      queue,
+      payloads.map((p) => p.id),
+    );
     const parent = await runsQueue.getJob(run);
     if (parent !== undefined && existing < payloads.length) {
       const total = (parent.data as RunData).total;
-      throw new ConfigError(`run "${run}" is already in queue "${o.queue}" with ${total} agent runs, and this enqueue has ${payloads.length - existing} it does not have: give it another run name`);
+      throw new ConfigError(
+        `run "${run}" is already in queue "${o.queue}" with ${total} agent runs, and this enqueue has ${payloads.length - existing} it does not have: give it another run name`,
+      );
     }
     // Before the jobs: workers already waiting would otherwise take some before the limit applies.
     if (o.rateLimit === null) await queue.removeGlobalRateLimit().catch(fail);
@@ -153,7 +164,13 @@ export interface WaitForRunOptions {
 }
 
 const WAIT_KEYS = ['redis', 'queue', 'run', 'timeoutMs', 'prefix'] as const;
-const waitSchema = z.strictObject({ redis: redisUrlSchema, queue: queueNameSchema, run: runNameSchema, timeoutMs: positiveInt.optional(), prefix: prefixSchema.optional() });
+const waitSchema = z.strictObject({
+  redis: redisUrlSchema,
+  queue: queueNameSchema,
+  run: runNameSchema,
+  timeoutMs: positiveInt.optional(),
+  prefix: prefixSchema.optional(),
+});
 
 /**
  * Resolves with the run's summary once every agent run of it has completed
@@ -184,7 +201,13 @@ export function defaultRunName(agents: unknown, tasks: readonly Task[] | undefin
   return `run-${createHash('sha256').update(input).digest('hex').slice(0, 12)}`;
 }
 
-async function countExisting(queue: { client: Promise<{ pipeline(): { runCommand(name: string, args: unknown[]): unknown; exec(): Promise<[Error | null, unknown][] | null> } }>; toKey(id: string): string }, ids: readonly string[]): Promise<number> {
+async function countExisting(
+  queue: {
+    client: Promise<{ pipeline(): { runCommand(name: string, args: unknown[]): unknown; exec(): Promise<[Error | null, unknown][] | null> } }>;
+    toKey(id: string): string;
+  },
+  ids: readonly string[],
+): Promise<number> {
   const client = await queue.client;
   let existing = 0;
   for (let i = 0; i < ids.length; i += 1000) {

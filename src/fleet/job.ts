@@ -71,7 +71,8 @@ export function parseAgentRunData(jobId: string | undefined, data: unknown): Age
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.length > 0 ? ` field "${issue.path.join('.')}":` : '';
-  const message = issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+  const message =
+    issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
   throw new ConfigError(`job ${jobId ?? '?'}: invalid payload:${field} ${message}`);
 }
 

@@ -18,10 +18,15 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, wha
     const key = issue.keys[0]!;
     if (issue.path.length > 0) throw new ConfigError(`Unknown field \`${key}\` in the \`${issue.path.map(String).join('.')}\` option of ${what}`);
     const near = closest(key, known);
-    throw new ConfigError(`Unknown option \`${key}\` of ${what}${near === undefined ? `: expected one of ${known.map((k) => `\`${k}\``).join(', ')}` : `: did you mean \`${near}\`?`}`);
+    throw new ConfigError(
+      `Unknown option \`${key}\` of ${what}${near === undefined ? `: expected one of ${known.map((k) => `\`${k}\``).join(', ')}` : `: did you mean \`${near}\`?`}`,
+    );
   }
   const name = issue.path.map(String).join('.');
-  const got = issue.path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined), value);
+  const got = issue.path.reduce<unknown>(
+    (v, k) => (typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined),
+    value,
+  );
   throw new ConfigError(`Expected the \`${name}\` option of ${what} ${issue.message.replace(/^Invalid input: /, '')}, got \`${describe(got)}\``);
 }
 
@@ -67,7 +72,9 @@ export const redisUrlSchema = z.string().refine((s) => {
 }, 'to be a redis:// or rediss:// URL');
 
 /** BullMQ forbids ':' in queue names; spawnpool keeps them to characters safe in keys, file names and URLs. */
-export const queueNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'to be 1 to 100 letters, digits, ".", "_" or "-" (starting with a letter or digit)');
+export const queueNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'to be 1 to 100 letters, digits, ".", "_" or "-" (starting with a letter or digit)');
 
 /** A run's name is its parent job's id: it must not look like a number (BullMQ refuses integer custom ids). */
 export const runNameSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,99}$/, 'to be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter');

@@ -124,9 +124,13 @@ function agentFor(data: AgentRunData, jobId: string, ctx: RunContext) {
     return { spec: expandRun({ agent: data.agent.spec, defaults: data.agent.defaults, task, baseDir: ctx.root, file: `job ${jobId}` }), root: ctx.root };
   }
   const shared = ctx.agents;
-  if (shared === undefined) throw new ConfigError(`job ${jobId}: names agent "${data.agent}", but this worker has no agents file (start it with --agents FILE)`);
+  if (shared === undefined)
+    throw new ConfigError(`job ${jobId}: names agent "${data.agent}", but this worker has no agents file (start it with --agents FILE)`);
   const raw = shared.byName.get(data.agent);
-  if (raw === undefined) throw new ConfigError(`job ${jobId}: no agent "${data.agent}" in ${shared.file} (its agents: ${[...shared.byName.keys()].join(', ')})`, { file: shared.file });
+  if (raw === undefined)
+    throw new ConfigError(`job ${jobId}: no agent "${data.agent}" in ${shared.file} (its agents: ${[...shared.byName.keys()].join(', ')})`, {
+      file: shared.file,
+    });
   return { spec: expandRun({ agent: raw, defaults: shared.defaults, task, baseDir: shared.baseDir, file: shared.file }), root: ctx.root };
 }
 

@@ -97,10 +97,17 @@ export async function fleetStatus(options: FleetStatusOptions): Promise<FleetSta
     const now = Date.now();
     const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused');
     const n = (k: string) => counts[k] ?? 0;
-    const [active, completed, failed] = await Promise.all([hostsOf(queue, 'active', now - windowMs), hostsOf(queue, 'completed', now - windowMs), hostsOf(queue, 'failed', now - windowMs)]);
+    const [active, completed, failed] = await Promise.all([
+      hostsOf(queue, 'active', now - windowMs),
+      hostsOf(queue, 'completed', now - windowMs),
+      hostsOf(queue, 'failed', now - windowMs),
+    ]);
     const workers = await workerHosts(queue);
     const names = new Set([...workers.keys(), ...active.byHost.keys(), ...completed.byHost.keys(), ...failed.byHost.keys()]);
-    const finishedIn = (host?: string) => [...(host === undefined ? [...completed.recent, ...failed.recent] : [...completed.recent, ...failed.recent].filter((r) => r.host === host))].map((r) => r.at);
+    const finishedIn = (host?: string) =>
+      [...(host === undefined ? [...completed.recent, ...failed.recent] : [...completed.recent, ...failed.recent].filter((r) => r.host === host))].map(
+        (r) => r.at,
+      );
     const hosts: HostStatus[] = [...names].sort().map((host) => ({
       host,
       workers: workers.get(host) ?? 0,
@@ -185,7 +192,10 @@ function rateOf(times: number[], now: number): number | null {
 
 async function runsOf(runsQueue: Queue): Promise<RunStatus[]> {
   const jobs: Job[] = await runsQueue.getJobs(['waiting-children', 'waiting', 'active', 'completed', 'failed'], 0, MAX_RUNS * 5);
-  const newest = jobs.filter((j) => j !== undefined).sort((a, b) => b.timestamp - a.timestamp).slice(0, MAX_RUNS);
+  const newest = jobs
+    .filter((j) => j !== undefined)
+    .sort((a, b) => b.timestamp - a.timestamp)
+    .slice(0, MAX_RUNS);
   return Promise.all(
     newest.map(async (job) => {
       const data = job.data as RunData;

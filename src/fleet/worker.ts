@@ -57,7 +57,23 @@ export type FleetWorkerEvent =
   | { kind: 'returned'; jobId: string; reason: string }
   | { kind: 'error'; message: string };
 
-const OPTION_KEYS = ['redis', 'queue', 'host', 'concurrency', 'agentsFile', 'root', 'outputDir', 'shutdownTimeoutMs', 'stalledIntervalMs', 'lockDurationMs', 'maxStalledCount', 'prefix', 'spawner', 'spawnerOptions', 'onEvent'] as const;
+const OPTION_KEYS = [
+  'redis',
+  'queue',
+  'host',
+  'concurrency',
+  'agentsFile',
+  'root',
+  'outputDir',
+  'shutdownTimeoutMs',
+  'stalledIntervalMs',
+  'lockDurationMs',
+  'maxStalledCount',
+  'prefix',
+  'spawner',
+  'spawnerOptions',
+  'onEvent',
+] as const;
 
 const optionsSchema = z.strictObject({
   redis: redisUrlSchema,
@@ -107,7 +123,16 @@ export class FleetWorker {
   readonly #inFlight: { readonly count: number };
   #closing: Promise<{ stopped: number }> | undefined;
 
-  private constructor(init: { host: string; queue: string; spawner: Spawner; ownSpawner: boolean; worker: Worker; runsWorker: Worker; inFlight: { readonly count: number }; shutdownTimeoutMs: number }) {
+  private constructor(init: {
+    host: string;
+    queue: string;
+    spawner: Spawner;
+    ownSpawner: boolean;
+    worker: Worker;
+    runsWorker: Worker;
+    inFlight: { readonly count: number };
+    shutdownTimeoutMs: number;
+  }) {
     this.host = init.host;
     this.queue = init.queue;
     this.spawner = init.spawner;
@@ -150,7 +175,8 @@ export class FleetWorker {
 
     // Three parameters: BullMQ then hands the processor an AbortSignal (cancelJob, cancelAllJobs).
     const processor = async (job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<AgentRunResult> => {
-      if (job.name !== AGENT_RUN_JOB) throw new UnrecoverableError(`job ${job.id}: not a spawnpool agent run (job name "${job.name}", expected "${AGENT_RUN_JOB}")`);
+      if (job.name !== AGENT_RUN_JOB)
+        throw new UnrecoverableError(`job ${job.id}: not a spawnpool agent run (job name "${job.name}", expected "${AGENT_RUN_JOB}")`);
       let result: AgentRunResult;
       inFlight.count++;
       try {

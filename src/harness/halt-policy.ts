@@ -35,7 +35,10 @@ export function parseHalt(text: string, what = 'the `halt` option'): HaltSpec | 
   if (/^\d+(\.\d+)?%$/.test(spec)) spec = `soon,fail=${spec}`;
   if (spec === 'never') return undefined;
   const m = /^(soon|now),(fail|success|done)=(\d+(?:\.\d+)?)(%?)$/.exec(spec);
-  const bad = () => new ConfigError(`Expected ${what} to be never, or soon|now,fail|success|done=N or N% (e.g. soon,fail=3, now,fail=10%, now,success=1; GNU parallel's 0, 1, 2, -1, -2 too), got \`${text}\``);
+  const bad = () =>
+    new ConfigError(
+      `Expected ${what} to be never, or soon|now,fail|success|done=N or N% (e.g. soon,fail=3, now,fail=10%, now,success=1; GNU parallel's 0, 1, 2, -1, -2 too), got \`${text}\``,
+    );
   if (m === null) throw bad();
   const value = Number(m[3]);
   const percent = m[4] === '%';

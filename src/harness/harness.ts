@@ -51,7 +51,8 @@ export async function runHarness(spawner: Spawner, runs: readonly HarnessRun[], 
   let resume: ResumePlan | undefined;
   if (o.runName !== undefined) {
     const history = spawner.history;
-    if (history === undefined) throw new ConfigError(`The \`runName\` option ("${o.runName}") records the run in the history: create the Spawner with a \`history\` option`);
+    if (history === undefined)
+      throw new ConfigError(`The \`runName\` option ("${o.runName}") records the run in the history: create the Spawner with a \`history\` option`);
     // Rows of batches that ended in this process but are not written yet: written now, so the journal sees them.
     history.flush();
     journal = RunJournal.open(history.path, o.runName);
@@ -109,7 +110,15 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
   #settle!: (summary: HarnessSummary) => void;
 
   /** @internal Use `runHarness()`. */
-  constructor(spawner: Spawner, runs: readonly HarnessRun[], o: ResolvedHarnessOptions, agents: ReadonlyMap<string, number | undefined>, root: string, journal: RunJournal | undefined, resume: ResumePlan | undefined) {
+  constructor(
+    spawner: Spawner,
+    runs: readonly HarnessRun[],
+    o: ResolvedHarnessOptions,
+    agents: ReadonlyMap<string, number | undefined>,
+    root: string,
+    journal: RunJournal | undefined,
+    resume: ResumePlan | undefined,
+  ) {
     this.#spawner = spawner;
     this.#o = o;
     this.runName = o.runName;
@@ -126,7 +135,18 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
     );
     this.#states = runs.map((run, index) => {
       const previous = resume?.previous.get(run.name);
-      const record: RunRecord = { name: run.name, agent: run.agent, taskId: run.taskId, status: 'not-started', attempts: 0, previous: undefined, stage: undefined, code: undefined, exitCode: undefined, durationMs: undefined };
+      const record: RunRecord = {
+        name: run.name,
+        agent: run.agent,
+        taskId: run.taskId,
+        status: 'not-started',
+        attempts: 0,
+        previous: undefined,
+        stage: undefined,
+        code: undefined,
+        exitCode: undefined,
+        durationMs: undefined,
+      };
       return { index, run, record, firstAttempt: (previous?.lastAttempt ?? 0) + 1, retryTimer: undefined, settled: false };
     });
     let toRun = 0;
@@ -223,7 +243,15 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
     this.#live.add(batch);
     let row: number | undefined;
     try {
-      row = this.#journal?.started({ runName: this.#journal.runName, agentRun: run.name, agent: run.agent, taskId: run.taskId, attempt, spawnerRunId: this.#spawner.history!.runId, batchSeq: batch.batchId });
+      row = this.#journal?.started({
+        runName: this.#journal.runName,
+        agentRun: run.name,
+        agent: run.agent,
+        taskId: run.taskId,
+        attempt,
+        spawnerRunId: this.#spawner.history!.runId,
+        batchSeq: batch.batchId,
+      });
     } catch (error) {
       // Without the journal, resume could not know this attempt: stop everything rather than run unrecorded.
       this.#fail(error as SpawnpoolError, `the run's journal cannot be written: ${(error as Error).message}`);
@@ -292,7 +320,8 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
     }
     // Killed by our stop, or by the spawner closing: the run did not fail, it was cut short.
     if (result.stage === 'aborted') {
-      if (this.#halted === undefined) this.#stop('now', `attempt of "${s.run.name}" aborted from outside the harness (${result.error?.code ?? 'aborted'}): the spawner is closing?`, 'stop');
+      if (this.#halted === undefined)
+        this.#stop('now', `attempt of "${s.run.name}" aborted from outside the harness (${result.error?.code ?? 'aborted'}): the spawner is closing?`, 'stop');
       return { next: 'stopped', delay: undefined };
     }
     const delay = this.#retry.delayAfter(result, s.record.attempts);

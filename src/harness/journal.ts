@@ -86,7 +86,9 @@ export class RunJournal {
     this.file = file;
     this.runName = runName;
     if (writable) {
-      this.#insert = db.prepare('INSERT INTO harness_attempts (run_name, agent_run, agent, task_id, attempt, spawner_run_id, batch_seq, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      this.#insert = db.prepare(
+        'INSERT INTO harness_attempts (run_name, agent_run, agent, task_id, attempt, spawner_run_id, batch_seq, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      );
       this.#final = db.prepare('UPDATE harness_attempts SET final = ? WHERE id = ?');
     }
   }
@@ -114,7 +116,10 @@ export class RunJournal {
     try {
       db = new Sqlite(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs ?? 5000 });
     } catch (error) {
-      throw new HistoryError('E_HISTORY_IO', `${file}: cannot open the history database for run "${runName}": ${(error as Error).message}`, { file, cause: error });
+      throw new HistoryError('E_HISTORY_IO', `${file}: cannot open the history database for run "${runName}": ${(error as Error).message}`, {
+        file,
+        cause: error,
+      });
     }
     try {
       if (!readonly) {
@@ -128,7 +133,10 @@ export class RunJournal {
       return new RunJournal(db, file, runName, !readonly);
     } catch (error) {
       db.close();
-      throw new HistoryError('E_HISTORY_IO', `${file}: cannot prepare the harness_attempts table for run "${runName}": ${(error as Error).message}`, { file, cause: error });
+      throw new HistoryError('E_HISTORY_IO', `${file}: cannot prepare the harness_attempts table for run "${runName}": ${(error as Error).message}`, {
+        file,
+        cause: error,
+      });
     }
   }
 
@@ -172,7 +180,11 @@ export class RunJournal {
     try {
       return Number(this.#insert!.run(a.runName, a.agentRun, a.agent, a.taskId ?? null, a.attempt, a.spawnerRunId, a.batchSeq, Math.round(at)).lastInsertRowid);
     } catch (error) {
-      throw new HistoryError('E_HISTORY_IO', `${this.file}: cannot record attempt ${a.attempt} of "${a.agentRun}" (run "${a.runName}"): ${(error as Error).message}`, { file: this.file, cause: error });
+      throw new HistoryError(
+        'E_HISTORY_IO',
+        `${this.file}: cannot record attempt ${a.attempt} of "${a.agentRun}" (run "${a.runName}"): ${(error as Error).message}`,
+        { file: this.file, cause: error },
+      );
     }
   }
 
@@ -182,7 +194,10 @@ export class RunJournal {
     try {
       this.#final!.run(final ? 1 : 0, id);
     } catch (error) {
-      throw new HistoryError('E_HISTORY_IO', `${this.file}: cannot record the end of an attempt of run "${this.runName}": ${(error as Error).message}`, { file: this.file, cause: error });
+      throw new HistoryError('E_HISTORY_IO', `${this.file}: cannot record the end of an attempt of run "${this.runName}": ${(error as Error).message}`, {
+        file: this.file,
+        cause: error,
+      });
     }
   }
 
@@ -197,6 +212,9 @@ export class RunJournal {
   }
 
   #writable(): void {
-    if (this.#insert === undefined || this.#closed) throw new HistoryError('E_HISTORY_IO', `${this.file}: the journal of run "${this.runName}" is ${this.#closed ? 'closed' : 'read-only'}`, { file: this.file });
+    if (this.#insert === undefined || this.#closed)
+      throw new HistoryError('E_HISTORY_IO', `${this.file}: the journal of run "${this.runName}" is ${this.#closed ? 'closed' : 'read-only'}`, {
+        file: this.file,
+      });
   }
 }

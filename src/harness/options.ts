@@ -105,7 +105,9 @@ const schema = z.strictObject({
       jitter: z.number().min(0).max(1).optional(),
     })
     .optional(),
-  halt: z.union([z.string(), z.strictObject({ when: z.enum(['soon', 'now']), fail: count.optional(), success: count.optional(), done: count.optional() })]).optional(),
+  halt: z
+    .union([z.string(), z.strictObject({ when: z.enum(['soon', 'now']), fail: count.optional(), success: count.optional(), done: count.optional() })])
+    .optional(),
   timeoutMs: posInt.optional(),
   relativeTimeout: z.strictObject({ factor: z.number().gt(0).finite(), minSamples: posInt.optional() }).optional(),
   runName: z.string().regex(RUN_NAME, 'expected 1 to 100 letters, digits, ".", "_" or "-", starting with a letter').optional(),
@@ -137,7 +139,8 @@ export function resolveHarnessOptions(options: HarnessOptions): ResolvedHarnessO
   if (!parsed.success) throw toConfigError(parsed.error.issues[0]!);
   const o = parsed.data;
   if (o.resume && o.resumeFailed) throw new ConfigError('Expected either the `resume` or the `resumeFailed` option, not both');
-  if ((o.resume || o.resumeFailed) && o.runName === undefined) throw new ConfigError(`The \`${o.resume ? 'resume' : 'resumeFailed'}\` option needs \`runName\`: the named run to resume`);
+  if ((o.resume || o.resumeFailed) && o.runName === undefined)
+    throw new ConfigError(`The \`${o.resume ? 'resume' : 'resumeFailed'}\` option needs \`runName\`: the named run to resume`);
   const retry = o.retry ?? {};
   if (retry.baseDelayMs !== undefined && retry.maxDelayMs !== undefined && retry.maxDelayMs < retry.baseDelayMs) {
     throw new ConfigError(`Expected the \`retry.maxDelayMs\` option (${retry.maxDelayMs}) to be at least \`retry.baseDelayMs\` (${retry.baseDelayMs})`);
@@ -161,9 +164,17 @@ export function resolveHarnessOptions(options: HarnessOptions): ResolvedHarnessO
   };
 }
 
-function haltFromObject(h: { when: 'soon' | 'now'; fail?: number | string | undefined; success?: number | string | undefined; done?: number | string | undefined }): HaltSpec | undefined {
+function haltFromObject(h: {
+  when: 'soon' | 'now';
+  fail?: number | string | undefined;
+  success?: number | string | undefined;
+  done?: number | string | undefined;
+}): HaltSpec | undefined {
   const given = (['fail', 'success', 'done'] as const).filter((k) => h[k] !== undefined);
-  if (given.length !== 1) throw new ConfigError(`Expected the \`halt\` option to have exactly one of \`fail\`, \`success\` or \`done\`, got ${given.length === 0 ? 'none' : given.map((k) => `\`${k}\``).join(' and ')}`);
+  if (given.length !== 1)
+    throw new ConfigError(
+      `Expected the \`halt\` option to have exactly one of \`fail\`, \`success\` or \`done\`, got ${given.length === 0 ? 'none' : given.map((k) => `\`${k}\``).join(' and ')}`,
+    );
   const why = given[0]!;
   return parseHalt(`${h.when},${why}=${String(h[why])}`, `the \`halt.${why}\` option`);
 }
@@ -175,7 +186,9 @@ function toConfigError(issue: z.core.$ZodIssue): ConfigError {
     const key = issue.keys[0]!;
     const guess = closest(key, known);
     const full = where === '' ? key : `${where}.${key}`;
-    return new ConfigError(`Unknown harness option \`${full}\`${guess === undefined ? '' : `: did you mean \`${where === '' ? guess : `${where}.${guess}`}\`?`} (known: ${known.join(', ')})`);
+    return new ConfigError(
+      `Unknown harness option \`${full}\`${guess === undefined ? '' : `: did you mean \`${where === '' ? guess : `${where}.${guess}`}\`?`} (known: ${known.join(', ')})`,
+    );
   }
   return new ConfigError(`Expected the \`${where}\` option to be valid: ${issue.message}`);
 }

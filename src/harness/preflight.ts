@@ -45,7 +45,10 @@ export async function checkTemplateFiles(runs: readonly HarnessRun[], root: stri
     for (const field of fields) {
       if (lookup(task, field)) continue;
       const where = run.task === undefined ? `run "${run.name}"` : `${run.task.file}:${run.task.line}: task "${run.task.id}": agent "${run.agent}"`;
-      throw new ConfigError(`${where}: field "prompt.templateFile" (${file}): {{task.${field}}} names no field of the task (its fields: ${Object.keys(task).join(', ')})`, { agent: run.name, file: run.task?.file });
+      throw new ConfigError(
+        `${where}: field "prompt.templateFile" (${file}): {{task.${field}}} names no field of the task (its fields: ${Object.keys(task).join(', ')})`,
+        { agent: run.name, file: run.task?.file },
+      );
     }
   }
 }

@@ -52,8 +52,10 @@ export class SlidingWindowLimiter {
   #closed: unknown;
 
   constructor(rule: RateRule, now: () => number = () => performance.now()) {
-    if (!Number.isInteger(rule.max) || rule.max < 1) throw new ConfigError(`Expected a rate limit's \`max\` to be a positive integer, got \`${String(rule.max)}\``);
-    if (!Number.isFinite(rule.intervalMs) || rule.intervalMs <= 0) throw new ConfigError(`Expected a rate limit's \`intervalMs\` to be a positive number, got \`${String(rule.intervalMs)}\``);
+    if (!Number.isInteger(rule.max) || rule.max < 1)
+      throw new ConfigError(`Expected a rate limit's \`max\` to be a positive integer, got \`${String(rule.max)}\``);
+    if (!Number.isFinite(rule.intervalMs) || rule.intervalMs <= 0)
+      throw new ConfigError(`Expected a rate limit's \`intervalMs\` to be a positive number, got \`${String(rule.intervalMs)}\``);
     this.max = rule.max;
     this.intervalMs = rule.intervalMs;
     this.#now = now;

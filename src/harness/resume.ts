@@ -27,7 +27,9 @@ export function planResume(journal: RunJournal, runs: readonly HarnessRun[], mod
   if (mode === undefined) {
     const attempts = journal.attempts;
     if (attempts > 0) {
-      throw new ConfigError(`${journal.file}: run "${journal.runName}" already has ${attempts} attempt${attempts === 1 ? '' : 's'} in the history: resume it (CLI: --resume, or --resume-failed to run its failed runs again; library: \`resume\` / \`resumeFailed\`), or give another run name`);
+      throw new ConfigError(
+        `${journal.file}: run "${journal.runName}" already has ${attempts} attempt${attempts === 1 ? '' : 's'} in the history: resume it (CLI: --resume, or --resume-failed to run its failed runs again; library: \`resume\` / \`resumeFailed\`), or give another run name`,
+      );
     }
     return { previous: new Map(), skip: new Map() };
   }

@@ -17,7 +17,11 @@ import type { HarnessRun } from './types.ts';
  * const runs = harnessRuns(JSON.parse(await readFile('agents.json', 'utf8')), await loadTasks('tasks.jsonl'), { baseDir: '.' });
  * const harness = await runHarness(spawner, runs, { concurrency: 16, retry: { retries: 2 } });
  */
-export function harnessRuns(agentsFile: { defaults?: unknown; agents: readonly unknown[] }, tasks: readonly Task[] | undefined, options: { baseDir?: string; file?: string } = {}): HarnessRun[] {
+export function harnessRuns(
+  agentsFile: { defaults?: unknown; agents: readonly unknown[] },
+  tasks: readonly Task[] | undefined,
+  options: { baseDir?: string; file?: string } = {},
+): HarnessRun[] {
   const byId = new Map(tasks?.map((t) => [t.id, t]));
   return expandRuns(agentsFile, tasks, options).map((run) => ({ ...run, task: run.taskId === undefined ? undefined : byId.get(run.taskId) }));
 }
@@ -37,7 +41,10 @@ export function checkRuns(runs: readonly HarnessRun[]): Map<string, number | und
     const max = run.spec.maxConcurrent;
     if (!agents.has(run.agent)) agents.set(run.agent, max);
     else if (agents.get(run.agent) !== max) {
-      throw new ConfigError(`runs[${i}]: agent "${run.agent}": field "maxConcurrent" is ${String(max)} here but ${String(agents.get(run.agent))} in its earlier runs: one value per agent`, { agent: run.name });
+      throw new ConfigError(
+        `runs[${i}]: agent "${run.agent}": field "maxConcurrent" is ${String(max)} here but ${String(agents.get(run.agent))} in its earlier runs: one value per agent`,
+        { agent: run.name },
+      );
     }
   });
   return agents;

@@ -13,6 +13,13 @@ export class StageSamples {
 
   stats(): StageStats {
     const s = this.#samples;
-    return { wait: latencyStats(s.wait), queue: latencyStats(s.queue), build: latencyStats(s.build), launch: latencyStats(s.launch), spawn: latencyStats(s.spawn), run: latencyStats(s.run) };
+    return {
+      wait: latencyStats(s.wait),
+      queue: latencyStats(s.queue),
+      build: latencyStats(s.build),
+      launch: latencyStats(s.launch),
+      spawn: latencyStats(s.spawn),
+      run: latencyStats(s.run),
+    };
   }
 }

@@ -21,7 +21,8 @@ import type { CleanupOptions, CleanupReport } from './types.ts';
 export async function cleanupHistory(db: Database, file: string, options: CleanupOptions, beforeWrite: () => void = () => {}): Promise<CleanupReport> {
   const olderThan = parseDuration(options.olderThan, 'the `olderThan` option');
   const chunkSize = options.chunkSize ?? 1000;
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`Expected the \`chunkSize\` option to be a positive integer, got \`${String(options.chunkSize)}\``);
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new RangeError(`Expected the \`chunkSize\` option to be a positive integer, got \`${String(options.chunkSize)}\``);
   const cutoff = (options.now ?? Date.now()) - olderThan;
   try {
     const bytesBefore = diskBytes(file);
@@ -29,7 +30,19 @@ export async function cleanupHistory(db: Database, file: string, options: Cleanu
     // First: deleting through a damaged index can remove rows it should not, or stop half-way.
     const integrity = check === false ? 'skipped' : runCheck(db, check);
     if (integrity !== 'ok' && integrity !== 'skipped') {
-      return { cutoff: new Date(cutoff).toISOString(), batchesRemoved: 0, agentRunsRemoved: 0, chunks: 0, complete: false, bytesBefore, bytesAfter: bytesBefore, bytesReclaimed: 0, freeBytes: freeBytes(db), integrity, vacuumed: false };
+      return {
+        cutoff: new Date(cutoff).toISOString(),
+        batchesRemoved: 0,
+        agentRunsRemoved: 0,
+        chunks: 0,
+        complete: false,
+        bytesBefore,
+        bytesAfter: bytesBefore,
+        bytesReclaimed: 0,
+        freeBytes: freeBytes(db),
+        integrity,
+        vacuumed: false,
+      };
     }
     beforeWrite();
     const removed = await deleteInChunks(db, cutoff, chunkSize, options.signal);
@@ -65,7 +78,9 @@ interface Removed {
 
 /** Whole batches per transaction, as many as fit in `chunkSize` agent runs (at least one). */
 async function deleteInChunks(db: Database, cutoff: number, chunkSize: number, signal: AbortSignal | undefined): Promise<Removed> {
-  const pick = db.prepare('SELECT b.id, (SELECT count(*) FROM agent_runs a WHERE a.batch_id = b.id) FROM batches b WHERE b.started_at < ? ORDER BY b.id LIMIT ?').raw();
+  const pick = db
+    .prepare('SELECT b.id, (SELECT count(*) FROM agent_runs a WHERE a.batch_id = b.id) FROM batches b WHERE b.started_at < ? ORDER BY b.id LIMIT ?')
+    .raw();
   const removeRuns = db.prepare('DELETE FROM agent_runs WHERE batch_id IN (SELECT value FROM json_each(?))');
   const removeBatches = db.prepare('DELETE FROM batches WHERE id IN (SELECT value FROM json_each(?))');
   // IMMEDIATE, like the writer: no lock upgrade that could fail without waiting.

@@ -78,7 +78,8 @@ export function openHistory(file: string, options: OpenOptions = {}): OpenedData
     // Reads only: a file that is not SQLite, or not ours, or newer, is refused before anything writes to it.
     const version = checkSchema(db, file);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
-    if (mode !== 'wal') throw new HistoryError('E_HISTORY_IO', `${file}: cannot switch to WAL mode (got "${String(mode)}"): is it on a network file system?`, { file });
+    if (mode !== 'wal')
+      throw new HistoryError('E_HISTORY_IO', `${file}: cannot switch to WAL mode (got "${String(mode)}"): is it on a network file system?`, { file });
     // NORMAL is safe with WAL (no corruption on power loss; the last commits may roll back) and spares an fsync per flush.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
@@ -105,17 +106,29 @@ function checkWritable(file: string, mustExist: boolean): void {
     try {
       mkdirSync(dir, { recursive: true });
     } catch (error) {
-      throw new HistoryError('E_HISTORY_IO', `${file}: cannot create the folder ${dir} for the history database: ${(error as Error).message}. Use another file (CLI: --db PATH, or --no-db)`, { file, cause: error });
+      throw new HistoryError(
+        'E_HISTORY_IO',
+        `${file}: cannot create the folder ${dir} for the history database: ${(error as Error).message}. Use another file (CLI: --db PATH, or --no-db)`,
+        { file, cause: error },
+      );
     }
   }
   const cannot = (target: string, what: string, error: unknown) =>
-    new HistoryError('E_HISTORY_IO', `${file}: the history database cannot be written: ${what} ${target} is not writable by this user (${ownerOf(target)}; ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Nothing was spawned. Fix its permissions, or use another file (CLI: --db PATH, or --no-db)`, { file, cause: error });
+    new HistoryError(
+      'E_HISTORY_IO',
+      `${file}: the history database cannot be written: ${what} ${target} is not writable by this user (${ownerOf(target)}; ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Nothing was spawned. Fix its permissions, or use another file (CLI: --db PATH, or --no-db)`,
+      { file, cause: error },
+    );
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (error) {
     throw cannot(dir, 'its folder', error);
   }
-  for (const [target, what] of [[file, 'the file'], [`${file}-wal`, 'its WAL file'], [`${file}-shm`, 'its shared-memory file']] as const) {
+  for (const [target, what] of [
+    [file, 'the file'],
+    [`${file}-wal`, 'its WAL file'],
+    [`${file}-shm`, 'its shared-memory file'],
+  ] as const) {
     if (!existsSync(target)) continue;
     try {
       accessSync(target, constants.W_OK);
@@ -136,7 +149,11 @@ function probeWrite(db: Database, file: string): void {
     }
   } catch (error) {
     const e = toHistoryError(error, file, 'write to');
-    throw new HistoryError(e.code as 'E_HISTORY_IO' | 'E_HISTORY_CORRUPT', `${e.message}. Nothing was spawned`, { file, sqliteCode: e.sqliteCode, cause: error });
+    throw new HistoryError(e.code as 'E_HISTORY_IO' | 'E_HISTORY_CORRUPT', `${e.message}. Nothing was spawned`, {
+      file,
+      sqliteCode: e.sqliteCode,
+      cause: error,
+    });
   }
 }
 
@@ -148,7 +165,11 @@ function openReadOnly(file: string, busyTimeoutMs: number): OpenedDatabase {
   for (let attempt = 0; attempt < 3; attempt++) {
     const header = readHeader(file);
     if (header.subarray(0, 16).toString('latin1') !== SQLITE_HEADER) {
-      throw new HistoryError('E_HISTORY_CORRUPT', `${file}: cannot read the history database: it is not SQLite (no SQLite header). spawnpool neither repairs nor replaces it: use another file (--db PATH)`, { file });
+      throw new HistoryError(
+        'E_HISTORY_CORRUPT',
+        `${file}: cannot read the history database: it is not SQLite (no SQLite header). spawnpool neither repairs nor replaces it: use another file (--db PATH)`,
+        { file },
+      );
     }
     const walOpen = existsSync(`${file}-wal`);
     const isWal = header[18] === 2;
@@ -162,7 +183,11 @@ function openReadOnly(file: string, busyTimeoutMs: number): OpenedDatabase {
       return openChecked(() => new Sqlite(bytes, { readonly: true }), file, 'snapshot');
     }
     if (isWal && !existsSync(`${file}-shm`)) {
-      throw new HistoryError('E_HISTORY_IO', `${file}: cannot read the history database without creating ${file}-shm: its WAL file is there but not its shared-memory file (left by a crash?). Open it once with write access (spawnpool run or cleanup, as its owner) so SQLite recovers it`, { file });
+      throw new HistoryError(
+        'E_HISTORY_IO',
+        `${file}: cannot read the history database without creating ${file}-shm: its WAL file is there but not its shared-memory file (left by a crash?). Open it once with write access (spawnpool run or cleanup, as its owner) so SQLite recovers it`,
+        { file },
+      );
     }
     return openChecked(() => new Sqlite(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs }), file, 'live');
   }
@@ -214,7 +239,11 @@ function ownerOf(target: string): string {
 }
 
 function noDatabase(file: string, cause?: unknown): HistoryError {
-  return new HistoryError('E_HISTORY_IO', `${file}: no history database there (run \`spawnpool run\` first, or pass --db)`, { file, sqliteCode: 'SQLITE_CANTOPEN', cause });
+  return new HistoryError('E_HISTORY_IO', `${file}: no history database there (run \`spawnpool run\` first, or pass --db)`, {
+    file,
+    sqliteCode: 'SQLITE_CANTOPEN',
+    cause,
+  });
 }
 
 /** Wraps a SQLite error as a HistoryError with a message a user can act on. HistoryErrors pass through. */
@@ -224,14 +253,33 @@ export function toHistoryError(error: unknown, file: string, action: string): Hi
   const code = typeof sqliteCode === 'string' ? sqliteCode : undefined;
   const reason = (error as Error).message;
   if (code === 'SQLITE_NOTADB' || code?.startsWith('SQLITE_CORRUPT')) {
-    return new HistoryError('E_HISTORY_CORRUPT', `${file}: cannot ${action} the history database: it is damaged or not SQLite (${code}: ${reason}). spawnpool neither repairs nor replaces it: move it aside, or use another file (CLI: --db PATH, or --no-db)`, { file, sqliteCode: code, cause: error });
+    return new HistoryError(
+      'E_HISTORY_CORRUPT',
+      `${file}: cannot ${action} the history database: it is damaged or not SQLite (${code}: ${reason}). spawnpool neither repairs nor replaces it: move it aside, or use another file (CLI: --db PATH, or --no-db)`,
+      { file, sqliteCode: code, cause: error },
+    );
   }
   if (code?.startsWith('SQLITE_BUSY') || code?.startsWith('SQLITE_LOCKED')) {
-    return new HistoryError('E_HISTORY_IO', `${file}: cannot ${action} the history database: another process held its lock past the busy timeout (${code})`, { file, sqliteCode: code, cause: error });
+    return new HistoryError('E_HISTORY_IO', `${file}: cannot ${action} the history database: another process held its lock past the busy timeout (${code})`, {
+      file,
+      sqliteCode: code,
+      cause: error,
+    });
   }
   if (code?.startsWith('SQLITE_READONLY')) {
-    const files = [file, `${file}-wal`, `${file}-shm`].filter((f) => existsSync(f)).map((f) => `${path.basename(f)}: ${ownerOf(f)}`).join('; ');
-    return new HistoryError('E_HISTORY_IO', `${file}: cannot ${action} the history database: it is read-only for this process (${code}; ${files})`, { file, sqliteCode: code, cause: error });
+    const files = [file, `${file}-wal`, `${file}-shm`]
+      .filter((f) => existsSync(f))
+      .map((f) => `${path.basename(f)}: ${ownerOf(f)}`)
+      .join('; ');
+    return new HistoryError('E_HISTORY_IO', `${file}: cannot ${action} the history database: it is read-only for this process (${code}; ${files})`, {
+      file,
+      sqliteCode: code,
+      cause: error,
+    });
   }
-  return new HistoryError('E_HISTORY_IO', `${file}: cannot ${action} the history database: ${reason}${code ? ` (${code})` : ''}`, { file, sqliteCode: code, cause: error });
+  return new HistoryError('E_HISTORY_IO', `${file}: cannot ${action} the history database: ${reason}${code ? ` (${code})` : ''}`, {
+    file,
+    sqliteCode: code,
+    cause: error,
+  });
 }

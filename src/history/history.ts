@@ -85,7 +85,12 @@ export class History {
   static #open(o: HistoryOptions, migrateNow: boolean): History {
     const file = path.resolve(o.path);
     const readonly = o.readonly ?? false;
-    const opened = openHistory(file, { mustExist: readonly || (o.mustExist ?? false), readonly, migrate: migrateNow, ...(o.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: o.busyTimeoutMs }) });
+    const opened = openHistory(file, {
+      mustExist: readonly || (o.mustExist ?? false),
+      readonly,
+      migrate: migrateNow,
+      ...(o.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: o.busyTimeoutMs }),
+    });
     return new History(opened.db, file, o, !readonly && !migrateNow && opened.version < SCHEMA_VERSION ? opened.version : undefined);
   }
 
@@ -107,7 +112,8 @@ export class History {
   /** @internal The Spawner hands over each batch as it starts; it is written once every agent has exited. */
   track(batch: Batch): void {
     this.#assertOpen();
-    if (this.#recorder === undefined) throw new HistoryError('E_HISTORY_IO', `${this.path}: this History is not connected to a spawner's metrics`, { file: this.path });
+    if (this.#recorder === undefined)
+      throw new HistoryError('E_HISTORY_IO', `${this.path}: this History is not connected to a spawner's metrics`, { file: this.path });
     this.#recorder.track(batch);
   }
 

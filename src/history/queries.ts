@@ -22,7 +22,9 @@ export function queryStats(db: Database, options: StatsOptions = {}): HistorySta
   const params = { since, ...(options.agent === undefined ? {} : { agent: options.agent }) };
   // Schema 2 marks how spawn_ms was measured; a file opened read-only may still be at schema 1.
   const columns = (db.pragma('table_info(agent_runs)') as { name: string }[]).map((c) => c.name);
-  const latency = columns.includes('spawn_ms_from') ? "CASE WHEN spawn_ms_from = 'build_start' THEN spawn_ms ELSE spawn_ms - coalesce(queue_ms, 0) END" : 'spawn_ms - coalesce(queue_ms, 0)';
+  const latency = columns.includes('spawn_ms_from')
+    ? "CASE WHEN spawn_ms_from = 'build_start' THEN spawn_ms ELSE spawn_ms - coalesce(queue_ms, 0) END"
+    : 'spawn_ms - coalesce(queue_ms, 0)';
   const rows = db
     .prepare(`SELECT agent, ok, spawned, stage, ${latency}, started_at FROM agent_runs WHERE started_at >= @since ${agentFilter} ORDER BY started_at`)
     .raw()
@@ -50,10 +52,7 @@ export function queryStats(db: Database, options: StatsOptions = {}): HistorySta
       list.push(spawnMs);
     }
   }
-  const batches = db
-    .prepare(`SELECT count(DISTINCT batch_id) FROM agent_runs WHERE started_at >= @since ${agentFilter}`)
-    .pluck()
-    .get(params) as number;
+  const batches = db.prepare(`SELECT count(DISTINCT batch_id) FROM agent_runs WHERE started_at >= @since ${agentFilter}`).pluck().get(params) as number;
 
   return {
     since: options.since === undefined ? null : new Date(options.since).toISOString(),
@@ -61,10 +60,12 @@ export function queryStats(db: Database, options: StatsOptions = {}): HistorySta
     batches,
     ...finish(all),
     agents: [...byAgent].sort(([x], [y]) => x.localeCompare(y)).map(([agent, acc]) => ({ agent, ...finish(acc) })),
-    daily: [...byDay].sort(([x], [y]) => x.localeCompare(y)).map(([day, list]) => {
-      const s = latencyStats(list);
-      return { day, spawned: list.length, p50Ms: s.p50Ms, p95Ms: s.p95Ms };
-    }),
+    daily: [...byDay]
+      .sort(([x], [y]) => x.localeCompare(y))
+      .map(([day, list]) => {
+        const s = latencyStats(list);
+        return { day, spawned: list.length, p50Ms: s.p50Ms, p95Ms: s.p95Ms };
+      }),
   };
 }
 

@@ -105,7 +105,19 @@ export class BatchRecorder {
     const succeeded = agents.filter((a) => a.ok).length;
     const endedAt = Math.max(startedAt + summary.wallMs, ...agents.map((a) => a.exitedAt ?? 0));
     this.#onBatch({
-      batch: { runId: this.#runId, batchSeq: batchId, host: os.hostname(), pid: process.pid, startedAt: Math.round(startedAt), endedAt: Math.round(endedAt), total: agents.length, spawned, succeeded, failed: agents.length - succeeded, wallMs: summary.wallMs },
+      batch: {
+        runId: this.#runId,
+        batchSeq: batchId,
+        host: os.hostname(),
+        pid: process.pid,
+        startedAt: Math.round(startedAt),
+        endedAt: Math.round(endedAt),
+        total: agents.length,
+        spawned,
+        succeeded,
+        failed: agents.length - succeeded,
+        wallMs: summary.wallMs,
+      },
       agents,
     });
   }

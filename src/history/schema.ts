@@ -110,7 +110,11 @@ export function migrate(db: Database, file: string): void {
 export function checkSchema(db: Database, file: string): number {
   const version = currentVersion(db, file);
   if (version > SCHEMA_VERSION) {
-    throw new HistoryError('E_HISTORY_SCHEMA', `${file}: the history database has schema version ${version}, written by a newer spawnpool; this one reads up to version ${SCHEMA_VERSION}. Upgrade spawnpool, or use another file (CLI: --db PATH, or --no-db)`, { file });
+    throw new HistoryError(
+      'E_HISTORY_SCHEMA',
+      `${file}: the history database has schema version ${version}, written by a newer spawnpool; this one reads up to version ${SCHEMA_VERSION}. Upgrade spawnpool, or use another file (CLI: --db PATH, or --no-db)`,
+      { file },
+    );
   }
   return version;
 }
@@ -121,7 +125,11 @@ function currentVersion(db: Database, file: string): number {
   if (tables.length === 0 && appId === 0) return 0;
   if (appId !== APPLICATION_ID || !tables.includes('schema_migrations')) {
     const what = tables.length > 0 ? `it holds tables ${tables.slice(0, 5).join(', ')}` : `its application id is ${appId}`;
-    throw new HistoryError('E_HISTORY_SCHEMA', `${file}: not a spawnpool history database (${what}); it was left untouched. Use another file (CLI: --db PATH, or --no-db)`, { file });
+    throw new HistoryError(
+      'E_HISTORY_SCHEMA',
+      `${file}: not a spawnpool history database (${what}); it was left untouched. Use another file (CLI: --db PATH, or --no-db)`,
+      { file },
+    );
   }
   return (db.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
 }

@@ -11,7 +11,6 @@ import type { BatchEntry } from './rows.ts';
 export const DEFAULT_FLUSH_INTERVAL_MS = 200;
 
 export class HistoryWriter {
-  readonly #db: Database;
   readonly #file: string;
   readonly #flushIntervalMs: number;
   readonly #insertBatch: Statement;
@@ -24,7 +23,6 @@ export class HistoryWriter {
   #lastError: Error | undefined;
 
   constructor(db: Database, file: string, options: { flushIntervalMs?: number } = {}) {
-    this.#db = db;
     this.#file = file;
     this.#flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
     this.#insertBatch = db.prepare(`INSERT INTO batches (run_id, batch_seq, host, pid, started_at, ended_at, total, spawned, succeeded, failed, wall_ms)
@@ -39,8 +37,27 @@ export class HistoryWriter {
       for (const { batch, agents } of entries) {
         const batchId = this.#insertBatch.run(batch).lastInsertRowid;
         for (const a of agents) {
-          this.#insertAgent.run(batchId, a.agent, a.index, batch.startedAt, bit(a.ok), a.spawned === null ? null : bit(a.spawned), a.stage, a.errorCode, a.pid, a.exitCode, a.signal, bit(a.timedOut),
-            a.queueMs, a.buildMs, a.launchMs, a.spawnMs, a.runMs, a.spawnedAt, a.exitedAt);
+          this.#insertAgent.run(
+            batchId,
+            a.agent,
+            a.index,
+            batch.startedAt,
+            bit(a.ok),
+            a.spawned === null ? null : bit(a.spawned),
+            a.stage,
+            a.errorCode,
+            a.pid,
+            a.exitCode,
+            a.signal,
+            bit(a.timedOut),
+            a.queueMs,
+            a.buildMs,
+            a.launchMs,
+            a.spawnMs,
+            a.runMs,
+            a.spawnedAt,
+            a.exitedAt,
+          );
         }
       }
     });

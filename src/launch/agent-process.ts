@@ -46,7 +46,7 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
   };
 
   async function run(): Promise<void> {
-    let delivered;
+    let delivered: Awaited<ReturnType<typeof deliverPrompt>>;
     try {
       delivered = await deliverPrompt(request);
     } catch (error) {
@@ -86,7 +86,11 @@ export function startAgentProcess(request: LaunchRequest, events: LaunchEvents, 
       if (delivered.input !== undefined) stdin.write(delivered.input);
     }
     const onChunk = (name: 'stdout' | 'stderr') => (request.stream && events.output ? (chunk: Buffer) => events.output!(name, chunk) : undefined);
-    const stdout = new OutputCapture(subprocess.stdout, request.maxOutputBytes, { ready: ready && { pattern: ready, onReady: () => events.ready(wallClockMs()) }, onChunk: onChunk('stdout'), file: request.stdoutFile });
+    const stdout = new OutputCapture(subprocess.stdout, request.maxOutputBytes, {
+      ready: ready && { pattern: ready, onReady: () => events.ready(wallClockMs()) },
+      onChunk: onChunk('stdout'),
+      file: request.stdoutFile,
+    });
     const stderr = new OutputCapture(subprocess.stderr, request.maxOutputBytes, { onChunk: onChunk('stderr'), file: request.stderrFile });
 
     subprocess.once('spawn', () => {
@@ -147,7 +151,14 @@ async function spawnErrorCode(errno: string | undefined, cwd: string | undefined
   if (errno === 'EACCES') return 'E_EACCES';
   if (errno !== 'ENOENT') return 'E_SPAWN';
   // Node reports a missing cwd as ENOENT too; tell the two apart for the user.
-  if (cwd !== undefined && !(await stat(cwd).then((s) => s.isDirectory(), () => false))) return 'E_CWD';
+  if (
+    cwd !== undefined &&
+    !(await stat(cwd).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return 'E_CWD';
   return 'E_ENOENT';
 }
 

@@ -19,14 +19,18 @@ export class DirectLauncher implements Launcher {
   launch(request: LaunchRequest, events: LaunchEvents): LaunchHandle {
     let done!: () => void;
     const exited = new Promise<void>((resolve) => (done = resolve));
-    const handle = startAgentProcess(request, {
-      ...events,
-      exited: (exit: LaunchExit) => {
-        this.#running.delete(handle);
-        done();
-        events.exited(exit);
+    const handle = startAgentProcess(
+      request,
+      {
+        ...events,
+        exited: (exit: LaunchExit) => {
+          this.#running.delete(handle);
+          done();
+          events.exited(exit);
+        },
       },
-    }, this.#trees);
+      this.#trees,
+    );
     this.#running.set(handle, exited);
     return handle;
   }

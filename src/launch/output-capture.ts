@@ -27,7 +27,11 @@ export class OutputCapture {
   readonly #file: WriteStream | undefined;
   #fileError: Error | undefined;
 
-  constructor(stream: Readable | null | undefined, cap: number, options: { ready?: { pattern: RegExp; onReady: () => void } | undefined; onChunk?: ((chunk: Buffer) => void) | undefined; file?: string | undefined } = {}) {
+  constructor(
+    stream: Readable | null | undefined,
+    cap: number,
+    options: { ready?: { pattern: RegExp; onReady: () => void } | undefined; onChunk?: ((chunk: Buffer) => void) | undefined; file?: string | undefined } = {},
+  ) {
     this.#cap = cap;
     this.#ready = options.ready?.pattern;
     this.#onReady = options.ready?.onReady;

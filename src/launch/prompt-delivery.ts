@@ -54,12 +54,20 @@ function checkArgSize(agent: string, command: string, args: string[], env: Recor
   for (const [i, arg] of args.entries()) {
     const bytes = Buffer.byteLength(arg) + 1;
     if (bytes > MAX_ARG_BYTES) {
-      throw new SpawnError('E_ARG_TOO_LONG', `Agent "${agent}": argument ${i} is ${bytes} bytes with the prompt substituted, over the OS limit of ${MAX_ARG_BYTES} bytes per argument; use promptVia "stdin" or "file"`, { agent, stage: 'spawn' });
+      throw new SpawnError(
+        'E_ARG_TOO_LONG',
+        `Agent "${agent}": argument ${i} is ${bytes} bytes with the prompt substituted, over the OS limit of ${MAX_ARG_BYTES} bytes per argument; use promptVia "stdin" or "file"`,
+        { agent, stage: 'spawn' },
+      );
     }
     total += bytes;
   }
   for (const [k, v] of Object.entries(env ?? {})) total += Buffer.byteLength(k) + Buffer.byteLength(v) + 2;
   if (total > MAX_ARGS_TOTAL_BYTES) {
-    throw new SpawnError('E_ARG_TOO_LONG', `Agent "${agent}": arguments and environment total ${total} bytes, over the ${MAX_ARGS_TOTAL_BYTES}-byte limit; use promptVia "stdin" or "file"`, { agent, stage: 'spawn' });
+    throw new SpawnError(
+      'E_ARG_TOO_LONG',
+      `Agent "${agent}": arguments and environment total ${total} bytes, over the ${MAX_ARGS_TOTAL_BYTES}-byte limit; use promptVia "stdin" or "file"`,
+      { agent, stage: 'spawn' },
+    );
   }
 }

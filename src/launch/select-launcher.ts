@@ -20,10 +20,14 @@ export type LauncherName = 'direct' | 'helper' | 'auto';
  * one switch runs a whole program or test suite through either launcher.
  * Throws a ConfigError naming the option.
  */
-export function resolveLauncherChoice(option: LauncherChoice | undefined, helpers: number | undefined): { name: LauncherName; helpers: number | undefined } | { instance: Launcher } {
+export function resolveLauncherChoice(
+  option: LauncherChoice | undefined,
+  helpers: number | undefined,
+): { name: LauncherName; helpers: number | undefined } | { instance: Launcher } {
   const choice = option ?? envChoice() ?? 'auto';
   if (typeof choice === 'object' && choice !== null && typeof choice.launch === 'function' && typeof choice.close === 'function') {
-    if (helpers !== undefined) throw new ConfigError('The `helpers` option applies to launcher "helper" or "auto", not to a Launcher instance: configure the instance instead');
+    if (helpers !== undefined)
+      throw new ConfigError('The `helpers` option applies to launcher "helper" or "auto", not to a Launcher instance: configure the instance instead');
     return { instance: choice };
   }
   if (choice !== 'direct' && choice !== 'helper' && choice !== 'auto') {

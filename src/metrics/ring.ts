@@ -250,7 +250,18 @@ export class MetricsRing {
   #published = 0;
   readonly #f64: Float64Array;
   // The objects drain() hands to visit, reused: a single-writer lane is read CHUNK slots at a time.
-  readonly #pool: MetricRecord[] = Array.from({ length: CHUNK }, () => ({ stage: 'build', ok: false, errorCode: 0, agentId: 0, batchId: 0, writerThreadId: 0, pid: 0, timestamp: 0, durationMs: 0, detailMs: 0 }));
+  readonly #pool: MetricRecord[] = Array.from({ length: CHUNK }, () => ({
+    stage: 'build',
+    ok: false,
+    errorCode: 0,
+    agentId: 0,
+    batchId: 0,
+    writerThreadId: 0,
+    pid: 0,
+    timestamp: 0,
+    durationMs: 0,
+    detailMs: 0,
+  }));
   readonly #valid = new Uint8Array(CHUNK);
   // Lanes below this are claimed (claims only ever extend this prefix: see #claimLane).
   #claimed = 0;
@@ -610,7 +621,12 @@ function encode(i32: Int32Array, base: number, ticket: number, r: MetricRecord, 
   const kind = stage | ((r.ok ? 1 : 0) << 8) | ((r.errorCode & 0xffff) << 16);
   const thread = r.writerThreadId | 0;
   const pid = r.pid | 0;
-  const t0 = w[0]!, t1 = w[1]!, d0 = w[2]!, d1 = w[3]!, e0 = w[4]!, e1 = w[5]!;
+  const t0 = w[0]!,
+    t1 = w[1]!,
+    d0 = w[2]!,
+    d1 = w[3]!,
+    e0 = w[4]!,
+    e1 = w[5]!;
   i32[base + S_AGENT] = agent;
   i32[base + S_BATCH] = batch;
   i32[base + S_KIND] = kind;
@@ -670,7 +686,20 @@ function readSlot(i32: Int32Array, f64: Float64Array, base: number, ticket: numb
  * as calls to a step function, or with `Math.imul` spelled out, the bytecode was too big for V8
  * to inline into write() and drain(), and a call per record cost 4 ns on each side.
  */
-function hash(ticket: number, w3: number, w4: number, w5: number, w6: number, w7: number, w8: number, w9: number, w10: number, w11: number, w12: number, w13: number): number {
+function hash(
+  ticket: number,
+  w3: number,
+  w4: number,
+  w5: number,
+  w6: number,
+  w7: number,
+  w8: number,
+  w9: number,
+  w10: number,
+  w11: number,
+  w12: number,
+  w13: number,
+): number {
   let a = imul(0x811c9dc5 ^ ticket ^ w3, P);
   let b = imul(0x01000193 ^ w4, P);
   let c = imul(0x9e3779b9 ^ w5, P);

@@ -110,5 +110,5 @@ function lowerBound(sorted: Float64Array, count: number, value: number): number 
 function sortsBefore(a: number, b: number): boolean {
   if (a < b) return true;
   if (a === b) return a === 0 && 1 / a < 1 / b;
-  return b !== b && a === a;
+  return Number.isNaN(b) && !Number.isNaN(a);
 }

@@ -25,7 +25,15 @@ export function parseOptions<S extends z.ZodType>(schema: S, words: OptionWords,
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const near = closest(key, Object.keys(words));
-    throw new ConfigError(`Unknown option \`${key}\` in ${where}${near === undefined ? `; the options are ${Object.keys(words).map((k) => `\`${k}\``).join(', ')}` : `: did you mean \`${near}\`?`}`);
+    throw new ConfigError(
+      `Unknown option \`${key}\` in ${where}${
+        near === undefined
+          ? `; the options are ${Object.keys(words)
+              .map((k) => `\`${k}\``)
+              .join(', ')}`
+          : `: did you mean \`${near}\`?`
+      }`,
+    );
   }
   const key = String(issue.path[0] ?? '');
   const got = (value as Record<string, unknown>)[key];

@@ -56,7 +56,8 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
     settle(wallClockMs());
     writeRecord(ctx, 'spawn', plan.agentId, false, error.code, exit?.pid ?? 0, wallClockMs(), timings.spawnMs, timings.queueMs);
     const result = notRun(stage, error, exit);
-    const emit = (saved: WireResult) => ctx.emit({ type: 'spawned', batchId: ctx.batchId, index, ok: false, stage, error, pid: exit?.pid, timings, prompt: undefined, result: saved });
+    const emit = (saved: WireResult) =>
+      ctx.emit({ type: 'spawned', batchId: ctx.batchId, index, ok: false, stage, error, pid: exit?.pid, timings, prompt: undefined, result: saved });
     if (plan.saveTo === undefined) {
       emit(result);
       return { exited: Promise.resolve() };
@@ -83,7 +84,10 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
     const error = await savePrompt(plan, reply.bytes);
     if (error) return fail('spawn', error);
   }
-  const prompt: WirePrompt | undefined = plan.prompt === undefined ? undefined : { bytes: reply.bytes.byteLength, tokens: reply.tokens, sha256: reply.sha256, truncated: reply.truncated, builtOnThread: reply.threadId };
+  const prompt: WirePrompt | undefined =
+    plan.prompt === undefined
+      ? undefined
+      : { bytes: reply.bytes.byteLength, tokens: reply.tokens, sha256: reply.sha256, truncated: reply.truncated, builtOnThread: reply.threadId };
 
   const promptAt = wallClockMs();
   return new Promise((resolveSpawned) => {
@@ -155,7 +159,13 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
         },
       );
     } catch (error) {
-      resolveSpawned(fail('spawn', { code: 'E_LAUNCHER', message: `Agent "${plan.name}": the launcher threw: ${(error as Error)?.message ?? String(error)}`, stage: 'spawn' }));
+      resolveSpawned(
+        fail('spawn', {
+          code: 'E_LAUNCHER',
+          message: `Agent "${plan.name}": the launcher threw: ${(error as Error)?.message ?? String(error)}`,
+          stage: 'spawn',
+        }),
+      );
       return;
     }
     ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -166,13 +176,46 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
 async function build(ctx: RunContext, plan: AgentPlan, queuedAt: number): Promise<BuildReply> {
   if (plan.prompt === undefined) {
     // No prompt: no worker round trip, no BUILD record; its queue wait ends now.
-    return { ok: true, bytes: NO_PROMPT, sha256: '', tokens: 0, truncated: false, queueMs: queuedAt - ctx.startedAt, buildMs: 0, builtAt: queuedAt, threadId: 0 };
+    return {
+      ok: true,
+      bytes: NO_PROMPT,
+      sha256: '',
+      tokens: 0,
+      truncated: false,
+      queueMs: queuedAt - ctx.startedAt,
+      buildMs: 0,
+      builtAt: queuedAt,
+      threadId: 0,
+    };
   }
-  return ctx.pool.build({ agent: plan.name, agentId: plan.agentId, batchId: ctx.batchId, spec: plan.prompt, root: ctx.root, queuedAt: ctx.startedAt }, ctx.signal);
+  return ctx.pool.build(
+    { agent: plan.name, agentId: plan.agentId, batchId: ctx.batchId, spec: plan.prompt, root: ctx.root, queuedAt: ctx.startedAt },
+    ctx.signal,
+  );
 }
 
 /** SPAWN: durationMs = spawn latency (build start to spawned), detailMs = queue wait. EXIT: run time, exit code. */
-function writeRecord(ctx: RunContext, stage: 'spawn' | 'exit', agentId: number, ok: boolean, code: ErrorCode | undefined, pid: number, at: number, durationMs: number, detailMs: number): void {
-  ctx.ring.write({ stage, ok, errorCode: errorCodeNumber(code), agentId, batchId: ctx.batchId, writerThreadId: ctx.threadId, pid, timestamp: at, durationMs, detailMs });
+function writeRecord(
+  ctx: RunContext,
+  stage: 'spawn' | 'exit',
+  agentId: number,
+  ok: boolean,
+  code: ErrorCode | undefined,
+  pid: number,
+  at: number,
+  durationMs: number,
+  detailMs: number,
+): void {
+  ctx.ring.write({
+    stage,
+    ok,
+    errorCode: errorCodeNumber(code),
+    agentId,
+    batchId: ctx.batchId,
+    writerThreadId: ctx.threadId,
+    pid,
+    timestamp: at,
+    durationMs,
+    detailMs,
+  });
 }
-

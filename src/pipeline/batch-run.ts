@@ -25,7 +25,15 @@ export class BatchRun {
     setMaxListeners(0, this.#controller.signal);
     this.#controls = start.agents.map(() => ({}));
     if (start.stopped !== undefined) this.stop(start.stopped);
-    const ctx: RunContext = { ...deps, batchId: start.batchId, startedAt: start.startedAt, root: start.root, stream: start.stream, signal: this.#controller.signal, stopReason: () => this.#reason };
+    const ctx: RunContext = {
+      ...deps,
+      batchId: start.batchId,
+      startedAt: start.startedAt,
+      root: start.root,
+      stream: start.stream,
+      signal: this.#controller.signal,
+      stopReason: () => this.#reason,
+    };
     const run = (index: number) => runAgent(ctx, start.agents[index]!, index, this.#controls[index]!);
     this.done = start.mode === 'sequential' ? sequential(start.agents.length, run) : concurrent(start.agents.length, start.concurrency, run);
   }

@@ -24,15 +24,32 @@ export function beforeReadyError(plan: AgentPlan, exit: LaunchExit, reason: Stop
   const ready = plan.ready && String(new RegExp(plan.ready.source, plan.ready.flags));
   if (exit.error) return { code: exit.error.code, message: exit.error.message, stage: 'spawn' };
   if (exit.reason === 'aborted') return stoppedError(plan.name, reason, 'before it was ready');
-  if (exit.reason === 'timeout') return { code: 'E_TIMEOUT', message: `${who}: no stdout line matched ${ready} within timeoutMs ${plan.timeoutMs}`, stage: 'spawn' };
+  if (exit.reason === 'timeout')
+    return { code: 'E_TIMEOUT', message: `${who}: no stdout line matched ${ready} within timeoutMs ${plan.timeoutMs}`, stage: 'spawn' };
   return { code: 'E_READY', message: `${who}: exited (${exitText(exit)}) before printing a stdout line matching ${ready}`, stage: 'spawn' };
 }
 
 /** The result of an agent that counted as spawned. */
 export function exitResult(plan: AgentPlan, exit: LaunchExit, reason: StopReason): WireResult {
-  const base = { pid: exit.pid, exitCode: exit.exitCode, signal: exit.signal, stdout: exit.stdout, stderr: exit.stderr, stdoutTruncated: exit.stdoutTruncated, stderrTruncated: exit.stderrTruncated, durationMs: exit.durationMs, timedOut: exit.reason === 'timeout' };
+  const base = {
+    pid: exit.pid,
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+    stdout: exit.stdout,
+    stderr: exit.stderr,
+    stdoutTruncated: exit.stdoutTruncated,
+    stderrTruncated: exit.stderrTruncated,
+    durationMs: exit.durationMs,
+    timedOut: exit.reason === 'timeout',
+  };
   const who = `Agent "${plan.name}"`;
-  if (exit.reason === 'timeout') return { ...base, ok: false, stage: 'timeout', error: { code: 'E_TIMEOUT', message: `${who} ran past timeoutMs ${plan.timeoutMs} and was killed`, stage: 'timeout' } };
+  if (exit.reason === 'timeout')
+    return {
+      ...base,
+      ok: false,
+      stage: 'timeout',
+      error: { code: 'E_TIMEOUT', message: `${who} ran past timeoutMs ${plan.timeoutMs} and was killed`, stage: 'timeout' },
+    };
   if (exit.reason === 'aborted') return { ...base, ok: false, stage: 'aborted', error: stoppedError(plan.name, reason, 'while running') };
   if (exit.error) return { ...base, ok: false, stage: 'run', error: { code: exit.error.code, message: exit.error.message, stage: 'run' } };
   if (exit.exitCode === 0) return { ...base, ok: true, stage: undefined, error: undefined };
@@ -43,11 +60,18 @@ export function exitResult(plan: AgentPlan, exit: LaunchExit, reason: StopReason
 /** The result of an agent that never counted as spawned; with what it printed, if it ran at all. */
 export function notRun(stage: WireResult['stage'], error: WireError, exit: LaunchExit | undefined): WireResult {
   return {
-    ok: false, stage, error,
-    pid: exit?.pid, exitCode: exit?.exitCode, signal: exit?.signal,
-    stdout: exit?.stdout ?? '', stderr: exit?.stderr ?? '',
-    stdoutTruncated: exit?.stdoutTruncated ?? false, stderrTruncated: exit?.stderrTruncated ?? false,
-    durationMs: exit?.durationMs ?? 0, timedOut: exit?.reason === 'timeout',
+    ok: false,
+    stage,
+    error,
+    pid: exit?.pid,
+    exitCode: exit?.exitCode,
+    signal: exit?.signal,
+    stdout: exit?.stdout ?? '',
+    stderr: exit?.stderr ?? '',
+    stdoutTruncated: exit?.stdoutTruncated ?? false,
+    stderrTruncated: exit?.stderrTruncated ?? false,
+    durationMs: exit?.durationMs ?? 0,
+    timedOut: exit?.reason === 'timeout',
   };
 }
 

@@ -22,7 +22,11 @@ export async function savePrompt(plan: AgentPlan, bytes: Uint8Array): Promise<Wi
     await writeFile(path.join(plan.saveTo!, 'prompt.txt'), bytes, { mode: 0o600 });
     return undefined;
   } catch (error) {
-    return { code: 'E_OUTPUT_FILE', message: `Agent "${plan.name}": could not write to its results folder ${plan.saveTo}: ${(error as Error).message}`, stage: 'spawn' };
+    return {
+      code: 'E_OUTPUT_FILE',
+      message: `Agent "${plan.name}": could not write to its results folder ${plan.saveTo}: ${(error as Error).message}`,
+      stage: 'spawn',
+    };
   }
 }
 
@@ -37,7 +41,11 @@ export async function saveResult(plan: AgentPlan, result: WireResult, timings: W
     await writeFile(path.join(plan.saveTo!, 'result.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
     return result;
   } catch (error) {
-    const failure: WireError = { code: 'E_OUTPUT_FILE', message: `Agent "${plan.name}": could not write ${path.join(plan.saveTo!, 'result.json')}: ${(error as Error).message}`, stage: 'run' };
+    const failure: WireError = {
+      code: 'E_OUTPUT_FILE',
+      message: `Agent "${plan.name}": could not write ${path.join(plan.saveTo!, 'result.json')}: ${(error as Error).message}`,
+      stage: 'run',
+    };
     return result.ok ? { ...result, ok: false, stage: 'run', error: failure } : result;
   }
 }

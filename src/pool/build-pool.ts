@@ -68,7 +68,8 @@ export class BuildPool {
     } catch (error) {
       const failure = (code: ErrorCode, message: string): BuildReply => ({ ok: false, error: { code, message }, queueMs: 0, buildMs: 0, threadId: -1 });
       if (signal?.aborted) return failure('E_ABORTED', `Agent "${task.agent}" was aborted before its prompt was built`);
-      if (timeout.signal.aborted) return failure('E_BUILD_TIMEOUT', `Agent "${task.agent}": prompt build ran past buildTimeoutMs ${this.#buildTimeoutMs} and its worker was stopped`);
+      if (timeout.signal.aborted)
+        return failure('E_BUILD_TIMEOUT', `Agent "${task.agent}": prompt build ran past buildTimeoutMs ${this.#buildTimeoutMs} and its worker was stopped`);
       return failure('E_BUILD_WORKER', `Agent "${task.agent}": the build worker died: ${(error as Error).message}`);
     } finally {
       clearTimeout(timer);

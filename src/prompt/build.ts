@@ -45,10 +45,7 @@ export interface BuildResult {
  */
 export async function buildFromSpec(spec: PromptSpec, opts: BuildOptions): Promise<BuildResult> {
   const { agent, root, builder } = opts;
-  const [template, files] = await Promise.all([
-    loadTemplate(spec, root, agent),
-    loadContext(root, spec.context ?? [], agent),
-  ]);
+  const [template, files] = await Promise.all([loadTemplate(spec, root, agent), loadContext(root, spec.context ?? [], agent)]);
   const vars = spec.vars ?? {};
   if (builder !== undefined) return runCustom(builder, { agent, template, vars, files, maxTokens: spec.maxTokens });
 

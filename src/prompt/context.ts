@@ -19,8 +19,7 @@ import type { LoadedFile, PromptSpec } from './types.ts';
  * await resolveUnderRoot('/work/x', 'notes/a.md', 'context file', 'reviewer'); // '/work/x/notes/a.md'
  */
 export async function resolveUnderRoot(root: string, path: string, what: string, agent: string): Promise<string> {
-  const escape = () =>
-    new BuildError('E_CONTEXT_ESCAPE', `Agent "${agent}": ${what} "${path}" resolves outside the root "${root}"`, { agent });
+  const escape = () => new BuildError('E_CONTEXT_ESCAPE', `Agent "${agent}": ${what} "${path}" resolves outside the root "${root}"`, { agent });
   const absRoot = resolve(root);
   // Checked before touching the disk, so an escaping path is reported as such
   // (not as "missing") and nothing outside the root is probed.
@@ -73,9 +72,7 @@ export async function loadTemplate(spec: PromptSpec, root: string, agent: string
  * @throws BuildError `E_CONTEXT_ESCAPE` / `E_CONTEXT_READ` naming a bad file.
  */
 export async function loadContext(root: string, paths: readonly string[], agent: string): Promise<LoadedFile[]> {
-  return Promise.all(
-    paths.map(async (path) => ({ path, content: await readUnderRoot(root, path, 'context file', agent) })),
-  );
+  return Promise.all(paths.map(async (path) => ({ path, content: await readUnderRoot(root, path, 'context file', agent) })));
 }
 
 function isInside(root: string, target: string): boolean {

@@ -51,7 +51,14 @@ const PROMPT_FILE_PATH_BYTES = Buffer.byteLength(path.join(os.tmpdir(), 'spawnpo
  */
 export async function preflightAgents(agents: readonly ResolvedAgent[], options: PreflightOptions): Promise<void> {
   // All agents at once (it is all I/O); the first failure in agent order is the one reported.
-  const problems = await Promise.all(agents.map((agent, index) => checkAgent(agent, index, options).then(() => undefined, (error: unknown) => error)));
+  const problems = await Promise.all(
+    agents.map((agent, index) =>
+      checkAgent(agent, index, options).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    ),
+  );
   const first = problems.find((p) => p !== undefined);
   if (first !== undefined) throw first;
 }
@@ -60,7 +67,11 @@ async function checkAgent(agent: ResolvedAgent, index: number, options: Prefligh
   const { root, file } = options;
   const custom = options.customBuilder === true;
   const fail = (field: string, message: string, cause?: unknown): ConfigError =>
-    new ConfigError(`${file === undefined ? '' : `${file}: `}agent "${agent.name}" (agents[${index}]): field "${field}": ${message}`, { agent: agent.name, file, cause });
+    new ConfigError(`${file === undefined ? '' : `${file}: `}agent "${agent.name}" (agents[${index}]): field "${field}": ${message}`, {
+      agent: agent.name,
+      file,
+      cause,
+    });
 
   const prompt = agent.prompt;
   let template = prompt?.template ?? '';

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { agentSpecSchema, agentsFileSchema, defaultsSchema, type AgentDefaults, type AgentSpec, type PromptVia } from './schema.ts';
+import { agentSpecSchema, agentsFileSchema, defaultsSchema, type AgentDefaults, type PromptVia } from './schema.ts';
 import type { PromptSpec } from '../prompt/types.ts';
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -81,16 +81,28 @@ function normalise(spec: z.output<typeof agentSpecSchema>, label: string, option
   const promptVia = spec.promptVia ?? 'stdin';
   const args = spec.args ?? [];
   if (promptVia === 'arg' && !args.some((a) => a.includes('{{prompt}}'))) {
-    throw new ConfigError(`${where(options.file)}${label}: field "args": promptVia is "arg" but no argument contains the {{prompt}} placeholder`, { agent: spec.name, file: options.file });
+    throw new ConfigError(`${where(options.file)}${label}: field "args": promptVia is "arg" but no argument contains the {{prompt}} placeholder`, {
+      agent: spec.name,
+      file: options.file,
+    });
   }
   if (promptVia === 'file' && !args.some((a) => a.includes('{{promptFile}}'))) {
-    throw new ConfigError(`${where(options.file)}${label}: field "args": promptVia is "file" but no argument contains the {{promptFile}} placeholder`, { agent: spec.name, file: options.file });
+    throw new ConfigError(`${where(options.file)}${label}: field "args": promptVia is "file" but no argument contains the {{promptFile}} placeholder`, {
+      agent: spec.name,
+      file: options.file,
+    });
   }
   // A placeholder the chosen delivery does not fill would reach the agent as literal text.
-  for (const [placeholder, via] of [['{{prompt}}', 'arg'], ['{{promptFile}}', 'file']] as const) {
+  for (const [placeholder, via] of [
+    ['{{prompt}}', 'arg'],
+    ['{{promptFile}}', 'file'],
+  ] as const) {
     const i = args.findIndex((a) => a.includes(placeholder));
     if (i !== -1 && promptVia !== via) {
-      throw new ConfigError(`${where(options.file)}${label}: field "args.${i}": ${placeholder} is only filled with promptVia "${via}" (this agent's promptVia is "${promptVia}"${spec.promptVia === undefined ? ', the default' : ''}): set "promptVia": "${via}" or remove the placeholder`, { agent: spec.name, file: options.file });
+      throw new ConfigError(
+        `${where(options.file)}${label}: field "args.${i}": ${placeholder} is only filled with promptVia "${via}" (this agent's promptVia is "${promptVia}"${spec.promptVia === undefined ? ', the default' : ''}): set "promptVia": "${via}" or remove the placeholder`,
+        { agent: spec.name, file: options.file },
+      );
     }
   }
   const base = options.baseDir ?? process.cwd();

@@ -29,7 +29,10 @@ export const readySchema = z.union([
     /** A regular expression (source text) matched against each stdout line. */
     stdout: z.string().min(1),
     /** RegExp flags, e.g. "i". */
-    flags: z.string().regex(/^[imsu]*$/, 'flags may only be i, m, s, u').optional(),
+    flags: z
+      .string()
+      .regex(/^[imsu]*$/, 'flags may only be i, m, s, u')
+      .optional(),
   }),
 ]);
 

@@ -61,7 +61,8 @@ export function parseCsv(text: string, file: string): CsvRecord[] {
         }
       } else {
         while (i < s.length && s[i] !== ',' && s[i] !== '\n' && !(s[i] === '\r' && s[i + 1] === '\n')) {
-          if (s[i] === '"') throw new ConfigError(`${file}:${line}: a quote inside an unquoted field (quote the whole field and double the quote: "a ""b""")`, { file });
+          if (s[i] === '"')
+            throw new ConfigError(`${file}:${line}: a quote inside an unquoted field (quote the whole field and double the quote: "a ""b""")`, { file });
           field += s[i];
           i++;
         }

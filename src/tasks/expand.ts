@@ -74,9 +74,17 @@ export function expandRun(input: RunInput): ResolvedAgent {
  *
  * @throws ConfigError for the first bad agent run.
  */
-export function expandRuns(agentsFile: { defaults?: unknown; agents: readonly unknown[] }, tasks: readonly Task[] | undefined, options: { baseDir?: string; file?: string } = {}): AgentRun[] {
+export function expandRuns(
+  agentsFile: { defaults?: unknown; agents: readonly unknown[] },
+  tasks: readonly Task[] | undefined,
+  options: { baseDir?: string; file?: string } = {},
+): AgentRun[] {
   // The agents alone first: a bad agent is reported once, as in `spawnpool run`, not once per task.
-  const plain = resolveAgents([...agentsFile.agents], { defaults: agentsFile.defaults as AgentDefaults | undefined, baseDir: options.baseDir, file: options.file });
+  const plain = resolveAgents([...agentsFile.agents], {
+    defaults: agentsFile.defaults as AgentDefaults | undefined,
+    baseDir: options.baseDir,
+    file: options.file,
+  });
   if (tasks === undefined) return plain.map((spec) => ({ agent: spec.name, taskId: undefined, name: spec.name, spec }));
   const runs: AgentRun[] = [];
   for (const task of tasks) {
@@ -100,7 +108,8 @@ function substituteAgent(raw: unknown, task: Task, label: string, file: string |
   if (typeof raw.name === 'string') out.name = runName(raw.name, task.id);
   if (typeof raw.command === 'string') out.command = substitute(raw.command, at('command'));
   if (Array.isArray(raw.args)) out.args = raw.args.map((a, i) => (typeof a === 'string' ? substitute(a, at(`args[${i}]`)) : a));
-  if (isPlainObject(raw.env)) out.env = Object.fromEntries(Object.entries(raw.env).map(([k, v]) => [k, typeof v === 'string' ? substitute(v, at(`env.${k}`)) : v]));
+  if (isPlainObject(raw.env))
+    out.env = Object.fromEntries(Object.entries(raw.env).map(([k, v]) => [k, typeof v === 'string' ? substitute(v, at(`env.${k}`)) : v]));
   if (typeof raw.cwd === 'string') out.cwd = substitute(raw.cwd, at('cwd'));
   if (isPlainObject(raw.prompt)) {
     const prompt: Record<string, unknown> = { ...raw.prompt };
@@ -134,7 +143,10 @@ function substitute(text: string, site: Site): string {
     if (value === MISSING) throw missingField(site, field);
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-    throw new ConfigError(`${taskWhere(site.task)}${site.label}: field "${site.field}": {{task.${field}}} is ${kind}, which does not fit in a string (only strings, numbers and booleans do)`, { file: site.task.file });
+    throw new ConfigError(
+      `${taskWhere(site.task)}${site.label}: field "${site.field}": {{task.${field}}} is ${kind}, which does not fit in a string (only strings, numbers and booleans do)`,
+      { file: site.task.file },
+    );
   });
 }
 
@@ -173,7 +185,10 @@ function lookup(vars: Readonly<Record<string, unknown>>, dotted: string): unknow
 
 function missingField(site: Site, field: string): ConfigError {
   const fields = Object.keys(site.task.vars);
-  return new ConfigError(`${taskWhere(site.task)}${site.label}: field "${site.field}": {{task.${field}}} names no field of the task (its fields: ${fields.join(', ')})`, { file: site.task.file });
+  return new ConfigError(
+    `${taskWhere(site.task)}${site.label}: field "${site.field}": {{task.${field}}} names no field of the task (its fields: ${fields.join(', ')})`,
+    { file: site.task.file },
+  );
 }
 
 function taskWhere(task: Task): string {

@@ -91,7 +91,10 @@ function jsonlRows(text: string, file: string): Row[] {
       throw new ConfigError(`${file}:${i + 1}: not valid JSON: ${(error as Error).message}`, { file, cause: error });
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new ConfigError(`${file}:${i + 1}: expected a JSON object (one task per line), got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`, { file });
+      throw new ConfigError(
+        `${file}:${i + 1}: expected a JSON object (one task per line), got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+        { file },
+      );
     }
     rows.push({ line: i + 1, fields: value as Record<string, unknown> });
   }
@@ -105,12 +108,16 @@ function csvRows(text: string, file: string): Row[] {
   const seen = new Map<string, number>();
   names.forEach((name, column) => {
     if (name.trim() === '') throw new ConfigError(`${file}:${header.line}: column ${column + 1} of the header has no name`, { file });
-    if (seen.has(name)) throw new ConfigError(`${file}:${header.line}: the header names column "${name}" twice (columns ${seen.get(name)! + 1} and ${column + 1})`, { file });
+    if (seen.has(name))
+      throw new ConfigError(`${file}:${header.line}: the header names column "${name}" twice (columns ${seen.get(name)! + 1} and ${column + 1})`, { file });
     seen.set(name, column);
   });
   return records.map((record) => {
     if (record.fields.length !== names.length) {
-      throw new ConfigError(`${file}:${record.line}: expected ${names.length} field${names.length === 1 ? '' : 's'} (as in the header), got ${record.fields.length}`, { file });
+      throw new ConfigError(
+        `${file}:${record.line}: expected ${names.length} field${names.length === 1 ? '' : 's'} (as in the header), got ${record.fields.length}`,
+        { file },
+      );
     }
     return { line: record.line, fields: Object.fromEntries(names.map((name, column) => [name, record.fields[column]!])) };
   });

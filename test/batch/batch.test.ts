@@ -50,7 +50,12 @@ describe('spawnBatch', () => {
       await writeFile(path.join(root, 'ctx.md'), '# Ünïcödé context\n' + 'Zeile mit Umlauten äöü — and emoji 🚀\n'.repeat(2000));
       await withSpawner({ root }, async (spawner) => {
         const batch = spawner.spawnBatch([
-          { name: 'hasher', command: NODE, args: [agentScript('echo-sha256.mjs')], prompt: { template: 'Hello {{agent}} <&>\n{{contextText}}', context: ['ctx.md'] } },
+          {
+            name: 'hasher',
+            command: NODE,
+            args: [agentScript('echo-sha256.mjs')],
+            prompt: { template: 'Hello {{agent}} <&>\n{{contextText}}', context: ['ctx.md'] },
+          },
         ]);
         const [result] = await batch.results;
         const outcome = (await collect(batch))[0];
@@ -67,7 +72,9 @@ describe('spawnBatch', () => {
     await withSpawner({}, async (spawner) => {
       const records: NamedRecord[] = [];
       spawner.metrics.subscribe((r) => records.push(r));
-      const batch = spawner.spawnBatch([1, 2, 3, 4].map((i) => ({ name: `a${i}`, command: NODE, args: [agentScript('echo-sha256.mjs')], prompt: { template: `prompt ${i}` } })));
+      const batch = spawner.spawnBatch(
+        [1, 2, 3, 4].map((i) => ({ name: `a${i}`, command: NODE, args: [agentScript('echo-sha256.mjs')], prompt: { template: `prompt ${i}` } })),
+      );
       const outcomes = await collect(batch);
       await batch.results;
       spawner.metrics.drain();
@@ -120,7 +127,12 @@ describe('spawnBatch', () => {
   it('counts an agent as spawned at its ready line when `ready` is set', async () => {
     await withSpawner({}, async (spawner) => {
       const batch = spawner.spawnBatch([
-        { name: 'banner', command: NODE, args: ['-e', 'setTimeout(() => console.log("READY now"), 150); setTimeout(() => {}, 300)'], ready: { stdout: '^READY' } },
+        {
+          name: 'banner',
+          command: NODE,
+          args: ['-e', 'setTimeout(() => console.log("READY now"), 150); setTimeout(() => {}, 300)'],
+          ready: { stdout: '^READY' },
+        },
         sleeper('plain', 0),
       ]);
       const outcomes = await collect(batch);
@@ -182,7 +194,9 @@ describe('spawnBatch', () => {
 
   it('rejects a bad spec before spawning anything, naming the agent and field', async () => {
     await withSpawner({}, async (spawner) => {
-      expect(() => spawner.spawnBatch([sleeper('fine', 0), { name: 'typo', command: NODE, timeoutMS: 5 } as unknown as AgentSpec])).toThrow(/agent "typo".*unknown field "timeoutMS"/);
+      expect(() => spawner.spawnBatch([sleeper('fine', 0), { name: 'typo', command: NODE, timeoutMS: 5 } as unknown as AgentSpec])).toThrow(
+        /agent "typo".*unknown field "timeoutMS"/,
+      );
       // Nothing ran: the ring holds no record.
       expect(spawner.metrics.snapshot().written).toBe(0);
     });

@@ -20,7 +20,8 @@ describe.each(['direct', 'helper'] as const)('streaming (launcher %s)', (launche
   it('yields JSON events while the agent runs, and takes its stdin', async () => {
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
       // Prints an event, then answers each stdin line with an event, and exits at end of file.
-      const script = 'console.log(JSON.stringify({ type: "init" })); process.stdin.setEncoding("utf8"); let rest = ""; process.stdin.on("data", (c) => { const lines = (rest + c).split("\\n"); rest = lines.pop(); for (const l of lines) console.log(JSON.stringify({ type: "echo", text: l })); });';
+      const script =
+        'console.log(JSON.stringify({ type: "init" })); process.stdin.setEncoding("utf8"); let rest = ""; process.stdin.on("data", (c) => { const lines = (rest + c).split("\\n"); rest = lines.pop(); for (const l of lines) console.log(JSON.stringify({ type: "echo", text: l })); });';
       const batch = spawner.spawnBatch([{ name: 'proto', command: NODE, args: ['-e', script], stdin: 'open' }], { stream: true });
       const outcome = await first(batch);
       expect(outcome.ok).toBe(true);
@@ -57,7 +58,17 @@ describe.each(['direct', 'helper'] as const)('streaming (launcher %s)', (launche
         const bytes = 3 << 20;
         const out = path.join(dir, 'out.txt');
         const err = path.join(dir, 'err.txt');
-        const batch = spawner.spawnBatch([{ name: 'loud', command: NODE, args: [agentScript('big-output.mjs'), String(bytes), 'both'], buffer: false, stdoutFile: out, stderrFile: err, maxOutputBytes: 1000 }]);
+        const batch = spawner.spawnBatch([
+          {
+            name: 'loud',
+            command: NODE,
+            args: [agentScript('big-output.mjs'), String(bytes), 'both'],
+            buffer: false,
+            stdoutFile: out,
+            stderrFile: err,
+            maxOutputBytes: 1000,
+          },
+        ]);
         const [result] = await batch.results;
         expect(result!.ok).toBe(true);
         expect([result!.stdout, result!.stderr, result!.stdoutTruncated]).toEqual(['', '', false]);
@@ -70,7 +81,10 @@ describe.each(['direct', 'helper'] as const)('streaming (launcher %s)', (launche
   it('bounds unread output: the oldest is dropped and counted, never silently', async () => {
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
       const bytes = 2 << 20;
-      const batch = spawner.spawnBatch([{ name: 'loud', command: NODE, args: [agentScript('big-output.mjs'), String(bytes), 'stdout'], buffer: false }], { stream: true, streamBufferBytes: 256 * 1024 });
+      const batch = spawner.spawnBatch([{ name: 'loud', command: NODE, args: [agentScript('big-output.mjs'), String(bytes), 'stdout'], buffer: false }], {
+        stream: true,
+        streamBufferBytes: 256 * 1024,
+      });
       const outcome = await first(batch);
       await batch.results;
       let read = 0;

@@ -74,7 +74,8 @@ describe('bench harness, every scenario at tiny sizes', () => {
     const correctness = targets.filter((t) => t.kind === 'correctness');
     expect(correctness.length).toBeGreaterThanOrEqual(5);
     for (const t of correctness) expect(t.met, `${t.scenario}: ${t.description}: ${t.measured}`).toBe(true);
-    for (const t of targets.filter((x) => x.kind === 'timing' && !x.met)) expect(t.bound, `${t.scenario}: ${t.description}`).toMatch(/\d[\d.,]* ?(ms|us|ns|s|x|%|agents\/s|MB|KB)\b/);
+    for (const t of targets.filter((x) => x.kind === 'timing' && !x.met))
+      expect(t.bound, `${t.scenario}: ${t.description}`).toMatch(/\d[\d.,]* ?(ms|us|ns|s|x|%|agents\/s|MB|KB)\b/);
   });
 
   it('writes latest.json (and the --json copy), latest.md with the tables and chart, and the SVG', async () => {
@@ -100,7 +101,9 @@ describe('bench harness, every scenario at tiny sizes', () => {
 describe('bench harness options', () => {
   it('rejects an unknown scenario, naming the known ones', async () => {
     expect(SCENARIO_NAMES).toEqual(expect.arrayContaining(['ring', 'seed-3', 'busy-host', 'cpu-8', 'fanout-2000', 'cycles-100', 'stats']));
-    await expect(runBench({ scenarios: ['seed-3', 'nope'], quiet: true })).rejects.toThrow(`Unknown scenario \`nope\`: expected one of ${SCENARIO_NAMES.join(', ')}`);
+    await expect(runBench({ scenarios: ['seed-3', 'nope'], quiet: true })).rejects.toThrow(
+      `Unknown scenario \`nope\`: expected one of ${SCENARIO_NAMES.join(', ')}`,
+    );
   });
 
   it('rejects a runs value that is not a positive integer', async () => {
@@ -111,7 +114,11 @@ describe('bench harness options', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'spawnpool-bench-cli-'));
     try {
       const json = path.join(dir, 'r.json');
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--scenario', 'stats', '--runs', '2', '--tiny', '--json', json, '--out', dir, '--quiet'], { cwd: REPO });
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'bench/main.ts', '--scenario', 'stats', '--runs', '2', '--tiny', '--json', json, '--out', dir, '--quiet'],
+        { cwd: REPO },
+      );
       expect(stdout).toContain(path.join(dir, 'latest.md'));
       const report = JSON.parse(await readFile(json, 'utf8')) as Report;
       expect(report.scenarios.map((s) => s.name)).toEqual(['stats']);

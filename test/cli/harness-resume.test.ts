@@ -51,7 +51,13 @@ async function setUp(name: string, tasks: number, tag: string): Promise<{ agents
 }
 
 /** Starts the run, waits until `after` attempts are recorded, then sends `signal`. */
-async function interrupt(args: string[], db: string, run: string, after: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+async function interrupt(
+  args: string[],
+  db: string,
+  run: string,
+  after: number,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -96,7 +102,9 @@ describe('--resume after an interrupted run', () => {
 
     const resumed = await cli([...args, '--resume']);
     expect(resumed.code).toBe(0);
-    expect(resumed.stderr).toMatch(new RegExp(`^run "big": 1000 runs: ${1000 - done} succeeded, 0 failed, ${done} skipped \\(${done} succeeded before\\)`, 'm'));
+    expect(resumed.stderr).toMatch(
+      new RegExp(`^run "big": 1000 runs: ${1000 - done} succeeded, 0 failed, ${done} skipped \\(${done} succeeded before\\)`, 'm'),
+    );
 
     const after = successesPerTask(db);
     expect(after.size).toBe(1000);

@@ -107,24 +107,41 @@ describe('spawnpool run --tasks', () => {
     await writeFile(failing, '{"id":"a","file":"x","code":0}\n{"id":"b","file":"y","code":4}\n');
     const r = await cli(['run', agentsFile, '--tasks', failing, '--db', db('json'), '--json']);
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout) as { summary: { total: number; succeeded: number; failed: number; runs: { name: string; status: string; exitCode: number }[] }; agents: { agent: string; runs: number }[]; runId: string };
+    const out = JSON.parse(r.stdout) as {
+      summary: { total: number; succeeded: number; failed: number; runs: { name: string; status: string; exitCode: number }[] };
+      agents: { agent: string; runs: number }[];
+      runId: string;
+    };
     expect(out.summary).toMatchObject({ total: 4, succeeded: 3, failed: 1 });
     expect(out.summary.runs.find((x) => x.name === 'code/b')).toMatchObject({ status: 'failed', exitCode: 4 });
-    expect(out.agents.map((a) => [a.agent, a.runs]).sort()).toEqual([['code', 2], ['say', 2]]);
+    expect(out.agents.map((a) => [a.agent, a.runs]).sort()).toEqual([
+      ['code', 2],
+      ['say', 2],
+    ]);
     const ok = await cli(['run', agentsFile, '--tasks', failing, '--db', db('json2'), '--json', '--min-success', '3']);
     expect(ok.code).toBe(0);
   });
 
-  it('prints the agents\' output grouped, per run', async () => {
+  it("prints the agents' output grouped, per run", async () => {
     const r = await cli(['run', agentsFile, '--tasks', tasksFile, '--no-db']);
     expect(r.code).toBe(0);
-    for (const [id, file] of [['a', 'x.ts'], ['b', 'y.ts'], ['c', 'z.ts']]) expect(r.stdout).toMatch(new RegExp(`^\\[say/${id}\\]\\s+${id} ${file}$`, 'm'));
+    for (const [id, file] of [
+      ['a', 'x.ts'],
+      ['b', 'y.ts'],
+      ['c', 'z.ts'],
+    ])
+      expect(r.stdout).toMatch(new RegExp(`^\\[say/${id}\\]\\s+${id} ${file}$`, 'm'));
   });
 
   it('--dry-run prints each command with its prompt size and tokens, the counts, and spawns nothing', async () => {
     const marker = path.join(dir, 'dry-ran');
     const agents = path.join(dir, 'dry-agents.json');
-    await writeFile(agents, JSON.stringify({ agents: [{ name: 'touch', command: '/bin/sh', args: ['-c', ': > "$1"', 'sh', `${marker}-{{task.id}}`], prompt: { template: 'Review {{task.file}}' } }] }));
+    await writeFile(
+      agents,
+      JSON.stringify({
+        agents: [{ name: 'touch', command: '/bin/sh', args: ['-c', ': > "$1"', 'sh', `${marker}-{{task.id}}`], prompt: { template: 'Review {{task.file}}' } }],
+      }),
+    );
     const file = db('dry');
     const r = await cli(['run', agents, '--tasks', tasksFile, '--dry-run', '--db', file]);
     expect(r.code).toBe(0);
@@ -133,7 +150,10 @@ describe('spawnpool run --tasks', () => {
     expect(r.stdout).toContain(`touch/a: /bin/sh -c ': > "$1"' sh ${marker}-a  [prompt 11 B,`);
     expect(existsSync(`${marker}-a`)).toBe(false);
     expect(existsSync(file)).toBe(false);
-    const json = JSON.parse((await cli(['run', agents, '--tasks', tasksFile, '--dry-run', '--json', '--no-db'])).stdout) as { total: number; runs: { prompt: { bytes: number } }[] };
+    const json = JSON.parse((await cli(['run', agents, '--tasks', tasksFile, '--dry-run', '--json', '--no-db'])).stdout) as {
+      total: number;
+      runs: { prompt: { bytes: number } }[];
+    };
     expect(json.total).toBe(3);
     expect(json.runs[0]!.prompt.bytes).toBe(11);
   });
@@ -155,7 +175,12 @@ describe('spawnpool run --tasks', () => {
 
   it('--halt now,fail=1 stops at the first failure, kills the rest, exits 1', async () => {
     const agents = path.join(dir, 'halt-agents.json');
-    await writeFile(agents, JSON.stringify({ agents: [{ name: 'h', command: '/bin/sh', args: ['-c', 'if [ "$1" = b ]; then exit 9; fi; exec sleep 30', 'sh', '{{task.id}}'], killGraceMs: 200 }] }));
+    await writeFile(
+      agents,
+      JSON.stringify({
+        agents: [{ name: 'h', command: '/bin/sh', args: ['-c', 'if [ "$1" = b ]; then exit 9; fi; exec sleep 30', 'sh', '{{task.id}}'], killGraceMs: 200 }],
+      }),
+    );
     const started = Date.now();
     const r = await cli(['run', agents, '--tasks', tasksFile, '--no-db', '--halt', 'now,fail=1', '--concurrency', '3', '--json']);
     expect(r.code).toBe(1);

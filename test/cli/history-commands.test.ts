@@ -31,7 +31,7 @@ describe('spawnpool stats / cleanup', () => {
       expect(text.stdout).toMatch(/^ancient\s+10\s+10\s+10\s+0\s+100\.0%\s+100\.0%\s+9\.0\s+n\/a\s+n\/a$/m);
       expect(text.stdout).toMatch(/^broken\s+25\s+0\s+0\s+25\s+0\.0%\s+0\.0%\s+n\/a\s+n\/a\s+n\/a$/m);
       expect(text.stdout).toContain('p95 spawn latency per day (UTC)');
-      expect(text.stdout).toMatch(/^\d{4}-\d{2}-\d{2}  █+/m);
+      expect(text.stdout).toMatch(/^\d{4}-\d{2}-\d{2} {2}█+/m);
 
       const json = await cli(['stats', '--db', db, '--since', '7d', '--agent', 'fast', '--json']);
       expect(json.code).toBe(0);
@@ -40,7 +40,9 @@ describe('spawnpool stats / cleanup', () => {
       expect(stats.latency.p95Ms).toBeTypeOf('number');
       expect(stats.agents).toHaveLength(1);
 
-      const few = JSON.parse((await cli(['stats', '--db', db, '--agent', 'ancient', '--json'])).stdout) as { latency: { p95Ms: number | null; p99Ms: number | null } };
+      const few = JSON.parse((await cli(['stats', '--db', db, '--agent', 'ancient', '--json'])).stdout) as {
+        latency: { p95Ms: number | null; p99Ms: number | null };
+      };
       expect(few.latency).toMatchObject({ p95Ms: null, p99Ms: null });
     });
   });
@@ -87,10 +89,12 @@ function cliAs(uid: number, args: string[]): Promise<{ code: number | null; stdo
 }
 
 function listing(dir: string): string[] {
-  return readdirSync(dir).sort().map((name) => {
-    const s = statSync(path.join(dir, name));
-    return `${name} ${s.size} ${s.uid} ${s.mtimeMs}`;
-  });
+  return readdirSync(dir)
+    .sort()
+    .map((name) => {
+      const s = statSync(path.join(dir, name));
+      return `${name} ${s.size} ${s.uid} ${s.mtimeMs}`;
+    });
 }
 
 describe('spawnpool cleanup on a damaged file', () => {
@@ -98,7 +102,10 @@ describe('spawnpool cleanup on a damaged file', () => {
     await withTempDir(async (dir) => {
       const db = path.join(dir, 'h.db');
       const rows = Array.from({ length: 20 }, (_, i) => agentRow(`agent-${i}`, i, 5));
-      writeEntries(db, Array.from({ length: 60 }, (_, i) => entry(Date.now() - 40 * DAY_MS + i, rows, i)));
+      writeEntries(
+        db,
+        Array.from({ length: 60 }, (_, i) => entry(Date.now() - 40 * DAY_MS + i, rows, i)),
+      );
       await damageIndex(db, 'agent_runs_started_at');
       const before = sha256(db);
       const res = await cli(['cleanup', '--db', db, '--older-than', '30d']);

@@ -112,7 +112,12 @@ describe.each(['direct', 'helper'] as const)('spawnpool run --launcher %s', (lau
   it('--output tag prints each agent line as it comes, prefixed with [name] (padded), never two agents in one line', async () => {
     await withTempDir(async (dir) => {
       const { code, stdout, stderr } = await cli(['run', await talkersFile(dir), '--output', 'tag', '--launcher', launcher]);
-      expect({ code, stderr: tagged(stderr).map((l) => l.raw).sort() }).toEqual({ code: 0, stderr: TALKERS.map((n) => `${prefixOf(n)}${n} done`).sort() });
+      expect({
+        code,
+        stderr: tagged(stderr)
+          .map((l) => l.raw)
+          .sort(),
+      }).toEqual({ code: 0, stderr: TALKERS.map((n) => `${prefixOf(n)}${n} done`).sort() });
       const lines = tagged(stdout);
       expectWholeLines(lines);
       // half-writer's line 0 was half written while b printed 75 whole lines, and finished before b's 76th:
@@ -155,7 +160,14 @@ describe.each(['direct', 'helper'] as const)('spawnpool run --launcher %s', (lau
         expect(a).not.toHaveProperty('stderr');
         expect([a.stdoutFile, a.stderrFile]).toEqual([path.join(results, a.name, 'stdout'), path.join(results, a.name, 'stderr')]);
         const saved = JSON.parse((await read(a.name, 'result.json')).toString('utf8')) as Record<string, unknown>;
-        expect(saved).toMatchObject({ name: a.name, ok: a.ok, exitCode: a.exitCode, stdoutTruncated: a.stdoutTruncated, stdoutFile: a.stdoutFile, stderrFile: a.stderrFile });
+        expect(saved).toMatchObject({
+          name: a.name,
+          ok: a.ok,
+          exitCode: a.exitCode,
+          stdoutTruncated: a.stdoutTruncated,
+          stdoutFile: a.stdoutFile,
+          stderrFile: a.stderrFile,
+        });
         expect(saved).not.toHaveProperty('stdout');
       }
 
@@ -186,12 +198,18 @@ describe.each(['direct', 'helper'] as const)('spawnpool run --launcher %s', (lau
 });
 
 describe('spawnpool run --output group and none', () => {
-  it('--output group, and the default, print each agent\'s lines in one contiguous block, stderr on stderr', async () => {
+  it("--output group, and the default, print each agent's lines in one contiguous block, stderr on stderr", async () => {
     await withTempDir(async (dir) => {
       const file = await talkersFile(dir);
       for (const args of [['--output', 'group'], []]) {
         const { code, stdout, stderr } = await cli(['run', file, ...args]);
-        expect({ args, code, stderr: tagged(stderr).map((l) => l.raw).sort() }).toEqual({ args, code: 0, stderr: TALKERS.map((n) => `${prefixOf(n)}${n} done`).sort() });
+        expect({
+          args,
+          code,
+          stderr: tagged(stderr)
+            .map((l) => l.raw)
+            .sort(),
+        }).toEqual({ args, code: 0, stderr: TALKERS.map((n) => `${prefixOf(n)}${n} done`).sort() });
         const lines = tagged(stdout);
         expectWholeLines(lines);
         // One block per agent: the tags change exactly twice.
@@ -201,7 +219,7 @@ describe('spawnpool run --output group and none', () => {
     });
   });
 
-  it('--output none prints only the table, and the failures section shows a failed agent\'s own last lines', async () => {
+  it("--output none prints only the table, and the failures section shows a failed agent's own last lines", async () => {
     await withTempDir(async (dir) => {
       const file = path.join(dir, 'agents.json');
       const agents = [
@@ -236,7 +254,18 @@ interface JsonReport {
   runId: string;
   options: Record<string, unknown>;
   batch: Record<string, unknown>;
-  agents: { name: string; ok: boolean; exitCode: number | undefined; stage?: string; stdout?: string; stderr?: string; stdoutFile?: string; stderrFile?: string; stdoutTruncated: boolean; prompt?: { sha256: string; bytes: number } }[];
+  agents: {
+    name: string;
+    ok: boolean;
+    exitCode: number | undefined;
+    stage?: string;
+    stdout?: string;
+    stderr?: string;
+    stdoutFile?: string;
+    stderrFile?: string;
+    stdoutTruncated: boolean;
+    prompt?: { sha256: string; bytes: number };
+  }[];
 }
 
 describe('spawnpool run --json', () => {
@@ -249,26 +278,29 @@ describe('spawnpool run --json', () => {
   it.each([
     { flags: [], minSuccess: 3, ok: false, exit: 1 },
     { flags: ['--min-success', '1'], minSuccess: 1, ok: true, exit: 0 },
-  ])('2 of 3 agents exit non-zero, $flags: succeeded 1, ok $ok, exit $exit; each agent\'s stdout and stderr in the JSON', async ({ flags, minSuccess, ok, exit }) => {
-    await withTempDir(async (dir) => {
-      const file = path.join(dir, 'agents.json');
-      await writeFile(file, JSON.stringify({ agents }));
-      const { code, stdout, stderr } = await cli(['run', file, '--json', ...flags]);
-      // --json implies --output none: nothing of the agents' on the CLI's own streams.
-      expect({ code, stderr }).toEqual({ code: exit, stderr: '' });
-      const report = JSON.parse(stdout) as JsonReport;
-      expect(report.runId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(report.options).toMatchObject({ minSuccess, output: 'none', stream: false });
-      expect(report.batch).toMatchObject({ total: 3, spawned: 3, spawnFailed: 0, succeeded: 1, failed: 2, minSuccess, ok });
-      expect(report.batch.ok).toBe(code === 0);
-      expect(report.agents.map((a) => [a.name, a.ok, a.exitCode, a.stdout, a.stderr])).toEqual([
-        ['ok', true, 0, 'the answer\n', 'a note\n'],
-        ['nokey', false, 1, '', 'fatal: no API key\n'],
-        ['crash', false, 2, 'partial\n', ''],
-      ]);
-      for (const a of report.agents) expect(a).not.toHaveProperty('stdoutFile');
-    });
-  });
+  ])(
+    "2 of 3 agents exit non-zero, $flags: succeeded 1, ok $ok, exit $exit; each agent's stdout and stderr in the JSON",
+    async ({ flags, minSuccess, ok, exit }) => {
+      await withTempDir(async (dir) => {
+        const file = path.join(dir, 'agents.json');
+        await writeFile(file, JSON.stringify({ agents }));
+        const { code, stdout, stderr } = await cli(['run', file, '--json', ...flags]);
+        // --json implies --output none: nothing of the agents' on the CLI's own streams.
+        expect({ code, stderr }).toEqual({ code: exit, stderr: '' });
+        const report = JSON.parse(stdout) as JsonReport;
+        expect(report.runId).toMatch(/^[0-9a-f-]{36}$/);
+        expect(report.options).toMatchObject({ minSuccess, output: 'none', stream: false });
+        expect(report.batch).toMatchObject({ total: 3, spawned: 3, spawnFailed: 0, succeeded: 1, failed: 2, minSuccess, ok });
+        expect(report.batch.ok).toBe(code === 0);
+        expect(report.agents.map((a) => [a.name, a.ok, a.exitCode, a.stdout, a.stderr])).toEqual([
+          ['ok', true, 0, 'the answer\n', 'a note\n'],
+          ['nokey', false, 1, '', 'fatal: no API key\n'],
+          ['crash', false, 2, 'partial\n', ''],
+        ]);
+        for (const a of report.agents) expect(a).not.toHaveProperty('stdoutFile');
+      });
+    },
+  );
 });
 
 describe('spawnpool run: bad --output', () => {
@@ -289,7 +321,15 @@ describe('spawnpool run --results, an agent that never spawned', () => {
     await withTempDir(async (dir) => {
       const results = path.join(dir, 'results');
       const file = path.join(dir, 'agents.json');
-      await writeFile(file, JSON.stringify({ agents: [{ name: 'missing', command: 'no-such-agent-binary' }, { name: 'fine', command: 'true' }] }));
+      await writeFile(
+        file,
+        JSON.stringify({
+          agents: [
+            { name: 'missing', command: 'no-such-agent-binary' },
+            { name: 'fine', command: 'true' },
+          ],
+        }),
+      );
       const { code } = await cli(['run', file, '--results', results, '--output', 'none']);
       expect(code).toBe(1);
       expect(JSON.parse(await readFile(path.join(results, 'fine', 'result.json'), 'utf8'))).toMatchObject({ name: 'fine', ok: true, exitCode: 0 });

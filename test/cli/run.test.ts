@@ -19,7 +19,12 @@ describe('spawnpool run', () => {
   it('--sequential --json prints one object with batch, agents and window', async () => {
     const { code, stdout } = await cli(['run', 'examples/agents.json', '--sequential', '--json', '--min-success', '3']);
     expect(code).toBe(0);
-    const report = JSON.parse(stdout) as { options: { mode: string; minSuccess: number }; batch: { total: number; succeeded: number; ok: boolean }; agents: { name: string; timings: Record<string, number> }[]; window: { count: number; written: number } };
+    const report = JSON.parse(stdout) as {
+      options: { mode: string; minSuccess: number };
+      batch: { total: number; succeeded: number; ok: boolean };
+      agents: { name: string; timings: Record<string, number> }[];
+      window: { count: number; written: number };
+    };
     expect(report.options).toMatchObject({ mode: 'sequential', minSuccess: 3 });
     expect(report.batch).toMatchObject({ total: 4, succeeded: 3, ok: true });
     expect(report.agents.map((a) => a.name)).toEqual(['summarizer', 'reviewer', 'planner', 'flaky']);
@@ -33,8 +38,14 @@ describe('spawnpool run', () => {
     expect(await cli(['run'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected exactly one agents file') });
     expect(await cli(['run', 'examples/agents.json', '--concurrency', '0'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--concurrency') });
     expect(await cli(['frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "frobnicate"') });
-    expect(await cli(['run', 'examples/agents.json', '--launcher', 'forking'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected --launcher to be direct, helper or auto, got "forking"') });
-    expect(await cli(['run', 'examples/agents.json', '--launcher', 'direct', '--helpers', '2'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--helpers applies to --launcher helper or auto') });
+    expect(await cli(['run', 'examples/agents.json', '--launcher', 'forking'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('Expected --launcher to be direct, helper or auto, got "forking"'),
+    });
+    expect(await cli(['run', 'examples/agents.json', '--launcher', 'direct', '--helpers', '2'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--helpers applies to --launcher helper or auto'),
+    });
   });
 
   it('--launcher picks who forks the agents: this process (direct) or a helper', async () => {

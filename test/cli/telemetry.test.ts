@@ -27,7 +27,13 @@ interface Report {
 }
 
 /** A CLI child whose stdout is collected and whose stderr lines can be awaited. */
-function startCli(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; line(pattern: RegExp): Promise<RegExpExecArray>; exited: Promise<number | null> } {
+function startCli(args: string[]): {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  line(pattern: RegExp): Promise<RegExpExecArray>;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -50,7 +56,10 @@ function startCli(args: string[]): { child: ChildProcess; stdout: () => string; 
     stdout: () => stdout,
     stderr: () => stderr,
     line: (pattern) => {
-      const seen = stderr.split('\n').map((l) => pattern.exec(l)).find((m) => m !== null);
+      const seen = stderr
+        .split('\n')
+        .map((l) => pattern.exec(l))
+        .find((m) => m !== null);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         waiting.push({ pattern, resolve });
@@ -76,10 +85,16 @@ async function fileAppears(file: string): Promise<void> {
   }
 }
 
-const waiterAgent = (name: string, started: string, release: string) => ({ name, command: 'sh', args: ['-c', `touch '${started}'; while [ ! -e '${release}' ]; do sleep 0.02; done`] });
+const waiterAgent = (name: string, started: string, release: string) => ({
+  name,
+  command: 'sh',
+  args: ['-c', `touch '${started}'; while [ ! -e '${release}' ]; do sleep 0.02; done`],
+});
 
 describe('spawnpool run: telemetry flags', () => {
-  it('--serve-metrics: the first spawn waits for a first scrape, the endpoint stays up until scraped after the batch; --json, --metrics-out and --db share one run id', { timeout: 120_000 }, async () => {
+  it('--serve-metrics: the first spawn waits for a first scrape, the endpoint stays up until scraped after the batch; --json, --metrics-out and --db share one run id', {
+    timeout: 120_000,
+  }, async () => {
     await withTempDir(async (dir) => {
       const started = path.join(dir, 'started');
       const release = path.join(dir, 'release');
@@ -113,7 +128,10 @@ describe('spawnpool run: telemetry flags', () => {
       }
       const report = JSON.parse(run.stdout()) as Report;
       expect(report.runId).toMatch(/^[0-9a-f-]{36}$/);
-      const lines = (await readFile(jsonl, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as JsonlLine);
+      const lines = (await readFile(jsonl, 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as JsonlLine);
       expect(lines.map((l) => l.stage).sort()).toEqual(['exit', 'exit', 'spawn', 'spawn']);
       for (const l of lines) expect(l).toMatchObject({ runId: report.runId, batchId: report.batch.batchId, hostPid: run.child.pid });
       expect(await sqlite3(db, 'SELECT run_id, batch_seq, total FROM batches')).toBe(`${report.runId}|${report.batch.batchId}|2`);
@@ -133,7 +151,10 @@ describe('spawnpool run: telemetry flags', () => {
       }
       expect(runs[0]!.runId).not.toBe(runs[1]!.runId);
       expect(runs[0]!.batch.batchId).not.toBe(runs[1]!.batch.batchId);
-      const lines = (await readFile(jsonl, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as JsonlLine);
+      const lines = (await readFile(jsonl, 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as JsonlLine);
       expect(lines.map((l) => `${l.runId} ${l.batchId}`)).toEqual(runs.flatMap((r) => [`${r.runId} ${r.batch.batchId}`, `${r.runId} ${r.batch.batchId}`]));
     });
   });
@@ -143,7 +164,15 @@ describe('spawnpool run: telemetry flags', () => {
       const started = path.join(dir, 'started');
       const agentsFile = path.join(dir, 'agents.json');
       // The agent ignores SIGTERM: its tree is killed after killGraceMs, which leaves time for the second Ctrl-C.
-      await writeFile(agentsFile, JSON.stringify({ agents: [{ name: 'stubborn', command: 'sh', args: ['-c', `trap '' TERM; touch '${started}'; while :; do sleep 0.05; done`], killGraceMs: 1500 }, { name: 'quick', command: 'true' }] }));
+      await writeFile(
+        agentsFile,
+        JSON.stringify({
+          agents: [
+            { name: 'stubborn', command: 'sh', args: ['-c', `trap '' TERM; touch '${started}'; while :; do sleep 0.05; done`], killGraceMs: 1500 },
+            { name: 'quick', command: 'true' },
+          ],
+        }),
+      );
       const db = path.join(dir, 'history.db');
       const run = startCli(['run', agentsFile, '--json', '--db', db]);
       try {
@@ -158,7 +187,9 @@ describe('spawnpool run: telemetry flags', () => {
       }
       const report = JSON.parse(run.stdout()) as Report;
       expect(report.agents.find((a) => a.name === 'stubborn')).toMatchObject({ spawned: true, ok: false });
-      const rows = (await sqlite3(db, 'SELECT b.run_id, a.agent, a.stage, a.error_code FROM agent_runs a JOIN batches b ON b.id = a.batch_id ORDER BY a.idx')).split('\n');
+      const rows = (
+        await sqlite3(db, 'SELECT b.run_id, a.agent, a.stage, a.error_code FROM agent_runs a JOIN batches b ON b.id = a.batch_id ORDER BY a.idx')
+      ).split('\n');
       expect(rows).toHaveLength(2);
       expect(rows[0]).toBe(`${report.runId}|stubborn|aborted|E_ABORTED`);
       expect(rows[1]).toMatch(new RegExp(`^${report.runId}\\|quick\\|`));
@@ -180,7 +211,10 @@ describe('spawnpool run: telemetry flags', () => {
       await expectRefused(['--push-gateway', 'pushgateway:9091'], /Expected --push-gateway to be an http\(s\) URL/);
       // A Pushgateway that is not there: the first push (before the first spawn) fails, naming the group's URL.
       const port = await freePort();
-      await expectRefused(['--push-gateway', `http://127.0.0.1:${port}`], new RegExp(`Cannot push metrics to http://127\\.0\\.0\\.1:${port}/metrics/job/spawnpool/instance/`));
+      await expectRefused(
+        ['--push-gateway', `http://127.0.0.1:${port}`],
+        new RegExp(`Cannot push metrics to http://127\\.0\\.0\\.1:${port}/metrics/job/spawnpool/instance/`),
+      );
       expect(existsSync(ran)).toBe(false);
     });
   });
@@ -194,10 +228,13 @@ describe('a CLI run seen by a real Prometheus (endpoint), a real Pushgateway and
   beforeAll(async () => {
     pushgateway = await startPushgateway();
     port = await freePort();
-    prometheus = await startPrometheus([
-      { job: 'cli', target: `127.0.0.1:${port}` },
-      { job: 'pushgateway', target: pushgateway.target, honorLabels: true },
-    ], { scrapeIntervalMs: 500 });
+    prometheus = await startPrometheus(
+      [
+        { job: 'cli', target: `127.0.0.1:${port}` },
+        { job: 'pushgateway', target: pushgateway.target, honorLabels: true },
+      ],
+      { scrapeIntervalMs: 500 },
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -205,12 +242,32 @@ describe('a CLI run seen by a real Prometheus (endpoint), a real Pushgateway and
     await pushgateway?.stop();
   });
 
-  it('increase() of every counter is exact, histogram_quantile(0.95) within 10%, the textfile passes promtool, the Pushgateway has the last batch', { timeout: 180_000 }, async () => {
+  it('increase() of every counter is exact, histogram_quantile(0.95) within 10%, the textfile passes promtool, the Pushgateway has the last batch', {
+    timeout: 180_000,
+  }, async () => {
     await withTempDir(async (dir) => {
       const agentsFile = path.join(dir, 'agents.json');
       await writeFile(agentsFile, JSON.stringify({ agents: harnessAgents('cli') }));
       const textfile = path.join(dir, 'spawnpool.prom');
-      const res = await cli(['run', agentsFile, '--json', '--no-db', '--concurrency', '8', '--min-success', '0', '--serve-metrics', String(port), '--metrics-linger', '60s', '--push-gateway', pushgateway.url, '--metrics-textfile', textfile, '--agent-labels']);
+      const res = await cli([
+        'run',
+        agentsFile,
+        '--json',
+        '--no-db',
+        '--concurrency',
+        '8',
+        '--min-success',
+        '0',
+        '--serve-metrics',
+        String(port),
+        '--metrics-linger',
+        '60s',
+        '--push-gateway',
+        pushgateway.url,
+        '--metrics-textfile',
+        textfile,
+        '--agent-labels',
+      ]);
       expect(res.code, res.stderr).toBe(0);
       expect(res.stderr).toContain(`pushed metrics to ${pushgateway.url}/metrics/job/spawnpool/instance/${encodeURIComponent(os.hostname())}`);
       const report = JSON.parse(res.stdout) as Report;
@@ -228,7 +285,10 @@ describe('a CLI run seen by a real Prometheus (endpoint), a real Pushgateway and
       expect(await inc('spawnpool_errors_total{job="cli"}')).toBe(report.agents.length - ok.length);
       expect(await inc('spawnpool_batches_total{job="cli"}')).toBe(1);
       const own = latencyStats(spawned.map((a) => a.timings.spawnMs)).p95Ms! / 1000;
-      const p95 = (await prometheus.scalar(`histogram_quantile(0.95, sum by (le) (increase(spawnpool_spawn_duration_seconds_bucket{job="cli", outcome="ok"}[10m])))`, t))!;
+      const p95 = (await prometheus.scalar(
+        `histogram_quantile(0.95, sum by (le) (increase(spawnpool_spawn_duration_seconds_bucket{job="cli", outcome="ok"}[10m])))`,
+        t,
+      ))!;
       expect(Math.abs(p95 - own) / own, `Prometheus ${p95} s, spawnpool ${own} s`).toBeLessThanOrEqual(0.1);
       // --agent-labels: one series per agent, each created before its first event (increase() sees its one spawn).
       expect(await inc(`spawnpool_spawns_total{job="cli", agent="cli-ok-0", outcome="ok"}`)).toBe(1);
@@ -250,7 +310,14 @@ describe('a CLI run seen by a real Prometheus (endpoint), a real Pushgateway and
       const gatewayText = (await get(`${pushgateway.url}/metrics`)).body;
       expect(gatewayText).toContain(`spawnpool_spawner_info{instance="${os.hostname()}",job="spawnpool",run_id="${report.runId}"} 1`);
       // What spawnpool pushed, as the Pushgateway serves it (its own go_* and push_* families left out).
-      expect(await promtoolCheck(`${gatewayText.split('\n').filter((l) => /^(# (HELP|TYPE) )?spawnpool_/.test(l)).join('\n')}\n`)).toBe('');
+      expect(
+        await promtoolCheck(
+          `${gatewayText
+            .split('\n')
+            .filter((l) => /^(# (HELP|TYPE) )?spawnpool_/.test(l))
+            .join('\n')}\n`,
+        ),
+      ).toBe('');
     });
   });
 });

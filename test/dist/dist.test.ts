@@ -38,9 +38,16 @@ describe('built dist/ with plain node', () => {
   });
 
   it('runs the CLI through bin/spawnpool.js', async () => {
-    const { stdout } = await run(process.execPath, [`${ROOT}bin/spawnpool.js`, 'run', `${ROOT}examples/agents.json`, '--json', '--min-success', '3'], { cwd: ROOT });
+    const { stdout } = await run(process.execPath, [`${ROOT}bin/spawnpool.js`, 'run', `${ROOT}examples/agents.json`, '--json', '--min-success', '3'], {
+      cwd: ROOT,
+    });
     const report = JSON.parse(stdout) as { batch: { total: number; succeeded: number }; agents: { name: string; ok: boolean }[] };
     expect([report.batch.total, report.batch.succeeded]).toEqual([4, 3]);
-    expect(report.agents.filter((a) => a.ok).map((a) => a.name).sort()).toEqual(['planner', 'reviewer', 'summarizer']);
+    expect(
+      report.agents
+        .filter((a) => a.ok)
+        .map((a) => a.name)
+        .sort(),
+    ).toEqual(['planner', 'reviewer', 'summarizer']);
   });
 });

@@ -30,7 +30,8 @@ function cliArgs(cli: RealCli, mode: Mode): Pick<AgentSpec, 'args' | 'promptVia'
   const byArg = mode !== 'stdin';
   switch (cli) {
     case 'claude':
-      if (mode === 'stream-json') return { args: ['-p', '{{prompt}}', '--output-format', 'stream-json', '--verbose', '--include-partial-messages'], promptVia: 'arg' };
+      if (mode === 'stream-json')
+        return { args: ['-p', '{{prompt}}', '--output-format', 'stream-json', '--verbose', '--include-partial-messages'], promptVia: 'arg' };
       return byArg ? { args: ['-p', '{{prompt}}'], promptVia: 'arg' } : { args: ['-p'], promptVia: 'stdin' };
     case 'codex': {
       const base = ['exec', '--skip-git-repo-check', '--ephemeral'];
@@ -48,14 +49,22 @@ function answerOf(cli: RealCli, events: readonly unknown[]): string {
   const records = events as Record<string, unknown>[];
   switch (cli) {
     case 'claude':
-      return records.filter((e) => e.type === 'result').map((e) => String(e.result)).join('');
+      return records
+        .filter((e) => e.type === 'result')
+        .map((e) => String(e.result))
+        .join('');
     case 'codex':
-      return records.flatMap((e) => {
-        const item = e.item as { type?: string; text?: string } | undefined;
-        return e.type === 'item.completed' && item?.type === 'agent_message' ? [item.text ?? ''] : [];
-      }).join('');
+      return records
+        .flatMap((e) => {
+          const item = e.item as { type?: string; text?: string } | undefined;
+          return e.type === 'item.completed' && item?.type === 'agent_message' ? [item.text ?? ''] : [];
+        })
+        .join('');
     case 'gemini':
-      return records.filter((e) => e.type === 'message' && e.role === 'assistant' && e.delta === true).map((e) => String(e.content)).join('');
+      return records
+        .filter((e) => e.type === 'message' && e.role === 'assistant' && e.delta === true)
+        .map((e) => String(e.content))
+        .join('');
   }
 }
 
@@ -104,9 +113,20 @@ describe.skipIf(SKIP)('real agent CLIs through spawnpool (mock LLM on 127.0.0.1)
     const list = REAL_CLIS.map((cli): AgentSpec => {
       const name = `${cli}-${mode}`;
       // Two lines, quotes and a dollar: kept byte-exact by every route (arg without a shell, stdin).
-      const body = mode === 'stdin' ? `Check ${name} ${nonce}.\nSecond line with "quotes" and $HOME, unexpanded.` : `Check ${name} ${nonce}: ${'context '.repeat(64).trim()}`;
+      const body =
+        mode === 'stdin'
+          ? `Check ${name} ${nonce}.\nSecond line with "quotes" and $HOME, unexpanded.`
+          : `Check ${name} ${nonce}: ${'context '.repeat(64).trim()}`;
       prompts.set(name, body);
-      return { name, command: clis[cli], ...cliArgs(cli, mode), cwd: work, env: cliEnv(cli, home, mock!.port), timeoutMs: 120_000, prompt: { template: '{{body}}', vars: { body } } };
+      return {
+        name,
+        command: clis[cli],
+        ...cliArgs(cli, mode),
+        cwd: work,
+        env: cliEnv(cli, home, mock!.port),
+        timeoutMs: 120_000,
+        prompt: { template: '{{body}}', vars: { body } },
+      };
     });
     return { specs: list, prompts };
   }
@@ -118,20 +138,24 @@ describe.skipIf(SKIP)('real agent CLIs through spawnpool (mock LLM on 127.0.0.1)
       const batch = spawner.spawnBatch(list, { stream: true });
       const reading: Promise<{ outcome: SpawnOutcome; seen: Seen[]; stderr: string; settledAt: Promise<number> }>[] = [];
       for await (const outcome of batch) {
-        reading.push((async () => {
-          let settled = false;
-          const settledAt = outcome.result.then(() => {
-            settled = true;
-            return performance.now();
-          });
-          const seen: Seen[] = [];
-          const stderr: string[] = [];
-          const errors = (async () => { for await (const line of outcome.stderr.lines()) stderr.push(line); })();
-          const items = mode === 'stream-json' ? outcome.stdout.events() : outcome.stdout.lines();
-          for await (const event of items) seen.push({ event, settled, at: performance.now() });
-          await errors;
-          return { outcome, seen, stderr: stderr.join('\n'), settledAt };
-        })());
+        reading.push(
+          (async () => {
+            let settled = false;
+            const settledAt = outcome.result.then(() => {
+              settled = true;
+              return performance.now();
+            });
+            const seen: Seen[] = [];
+            const stderr: string[] = [];
+            const errors = (async () => {
+              for await (const line of outcome.stderr.lines()) stderr.push(line);
+            })();
+            const items = mode === 'stream-json' ? outcome.stdout.events() : outcome.stdout.lines();
+            for await (const event of items) seen.push({ event, settled, at: performance.now() });
+            await errors;
+            return { outcome, seen, stderr: stderr.join('\n'), settledAt };
+          })(),
+        );
       }
       const read = await Promise.all(reading);
       const done = await batch.done;
@@ -146,7 +170,13 @@ describe.skipIf(SKIP)('real agent CLIs through spawnpool (mock LLM on 127.0.0.1)
         // The bytes the agent was given are the prompt we wrote, and the mock saw exactly them.
         const sha = createHash('sha256').update(prompt).digest('hex');
         expect(outcome.prompt).toMatchObject({ bytes: Buffer.byteLength(prompt), sha256: sha });
-        const answer = mode === 'stream-json' ? answerOf(cli, seen.map((s) => s.event)) : seen.map((s) => s.event).join('\n');
+        const answer =
+          mode === 'stream-json'
+            ? answerOf(
+                cli,
+                seen.map((s) => s.event),
+              )
+            : seen.map((s) => s.event).join('\n');
         const { len, sha: sha8 } = echoMarks(prompt, sha);
         expect(answer, why).toContain('MOCK-ECHO');
         expect(answer, why).toContain(len);
@@ -176,11 +206,17 @@ describe.skipIf(SKIP)('real agent CLIs through spawnpool (mock LLM on 127.0.0.1)
         const exitAt = await settledAt;
         const summary = `${outcome.name}: ${JSON.stringify(seen.map((s) => [(s.event as { type?: string }).type, s.settled, Math.round(s.at - exitAt)]))}`;
         // Parsed as JSON, every line (a line that is not JSON would come as { unparsed }).
-        expect(seen.filter((s) => (s.event as { unparsed?: string }).unparsed !== undefined), summary).toEqual([]);
+        expect(
+          seen.filter((s) => (s.event as { unparsed?: string }).unparsed !== undefined),
+          summary,
+        ).toEqual([]);
         // Live: the first events were read while the agent's result had not settled, i.e. before it exited;
         // well before: each CLI prints its first event before its request, which the mock streams for >= 200 ms.
         expect(seen.length, summary).toBeGreaterThanOrEqual(3);
-        expect(seen.slice(0, 2).map((s) => s.settled), summary).toEqual([false, false]);
+        expect(
+          seen.slice(0, 2).map((s) => s.settled),
+          summary,
+        ).toEqual([false, false]);
         expect(exitAt - seen[0]!.at, summary).toBeGreaterThanOrEqual(100);
         if (cli === 'codex') {
           expect((seen[0]!.event as { type: string }).type, summary).toBe('thread.started');

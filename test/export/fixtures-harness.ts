@@ -9,10 +9,23 @@ import type { AgentResult, AgentSpec, Batch, SpawnOutcome, Spawner } from '../..
  */
 export function harnessAgents(tag: string): AgentSpec[] {
   return [
-    ...Array.from({ length: 30 }, (_, i): AgentSpec => (i % 2 === 0 ? { name: `${tag}-ok-${i}`, command: 'true' } : { name: `${tag}-ok-${i}`, command: 'cat', prompt: { template: 'Task {{n}}: summarise.', vars: { n: i } } })),
+    ...Array.from(
+      { length: 30 },
+      (_, i): AgentSpec =>
+        i % 2 === 0
+          ? { name: `${tag}-ok-${i}`, command: 'true' }
+          : { name: `${tag}-ok-${i}`, command: 'cat', prompt: { template: 'Task {{n}}: summarise.', vars: { n: i } } },
+    ),
     ...Array.from({ length: 5 }, (_, i): AgentSpec => ({ name: `${tag}-exit1-${i}`, command: 'false' })),
     ...Array.from({ length: 3 }, (_, i): AgentSpec => ({ name: `${tag}-missing-${i}`, command: '/nonexistent/spawnpool-test-agent' })),
-    ...Array.from({ length: 2 }, (_, i): AgentSpec => ({ name: `${tag}-overbudget-${i}`, command: 'cat', prompt: { template: 'This template alone is more than one token long.', maxTokens: 1 } })),
+    ...Array.from(
+      { length: 2 },
+      (_, i): AgentSpec => ({
+        name: `${tag}-overbudget-${i}`,
+        command: 'cat',
+        prompt: { template: 'This template alone is more than one token long.', maxTokens: 1 },
+      }),
+    ),
   ];
 }
 
@@ -44,7 +57,12 @@ export function countedFrom(runs: { outcomes: SpawnOutcome[]; results: AgentResu
 }
 
 /** Runs a batch to its end. */
-export async function runAll(spawner: Spawner, agents: AgentSpec[], options: { concurrency?: number } = {}, start: (batch: Batch) => void = () => {}): Promise<{ outcomes: SpawnOutcome[]; results: AgentResult[]; agents: AgentSpec[] }> {
+export async function runAll(
+  spawner: Spawner,
+  agents: AgentSpec[],
+  options: { concurrency?: number } = {},
+  start: (batch: Batch) => void = () => {},
+): Promise<{ outcomes: SpawnOutcome[]; results: AgentResult[]; agents: AgentSpec[] }> {
   const batch = spawner.spawnBatch(agents, options);
   start(batch);
   const outcomes: SpawnOutcome[] = [];

@@ -22,7 +22,12 @@ describe('instruments', () => {
   });
 
   it('maps SPAWN records: spawn latency from the duration, queue wait from the detail (every agent)', () => {
-    expect(observationsOf(record('spawn', true, 120, 900))).toMatchObject({ counter: 'spawns', outcome: 'ok', error: undefined, seconds: { spawn: 0.12, queue: 0.9 } });
+    expect(observationsOf(record('spawn', true, 120, 900))).toMatchObject({
+      counter: 'spawns',
+      outcome: 'ok',
+      error: undefined,
+      seconds: { spawn: 0.12, queue: 0.9 },
+    });
     expect(observationsOf(record('build', true, 40, 900))).toMatchObject({ counter: 'builds', seconds: { build: 0.04 } });
     expect(observationsOf(record('build', true, 40, 900)).seconds.queue).toBeUndefined();
     expect(observationsOf(record('exit', true, 2000, 0))).toMatchObject({ counter: 'runs', outcome: 'ok', seconds: { run: 2 } });

@@ -28,13 +28,24 @@ describe('JsonlWriter', () => {
       });
       await writer!.close();
 
-      const lines = (await readFile(file, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as JsonlLine);
+      const lines = (await readFile(file, 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as JsonlLine);
       expect(seen.length).toBeGreaterThan(0);
       expect(lines).toHaveLength(seen.length);
       expect(writer!.lines).toBe(seen.length);
       lines.forEach((line, i) => {
         const r = seen[i]!;
-        expect(line).toMatchObject({ stage: r.stage, agent: r.agent, batchId: r.batchId, ok: r.ok, error: r.error ?? null, runId: spawnerRunId, hostPid: process.pid });
+        expect(line).toMatchObject({
+          stage: r.stage,
+          agent: r.agent,
+          batchId: r.batchId,
+          ok: r.ok,
+          error: r.error ?? null,
+          runId: spawnerRunId,
+          hostPid: process.pid,
+        });
       });
       // The same figures as the outcomes: queue wait on every agent's spawn line (with a prompt or not), spawn latency from the build start.
       for (const o of outcomes) {
@@ -63,7 +74,10 @@ describe('JsonlWriter', () => {
           runs.push({ runId: spawner.metrics.runId, batchId: batch.batchId });
         });
       }
-      const lines = (await readFile(file, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as JsonlLine);
+      const lines = (await readFile(file, 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as JsonlLine);
       expect(lines.map((l) => l.stage)).toEqual(['spawn', 'exit', 'spawn', 'exit']);
       expect(lines.map((l) => ({ runId: l.runId, batchId: l.batchId }))).toEqual([runs[0], runs[0], runs[1], runs[1]]);
       expect(runs[0]!.runId).not.toBe(runs[1]!.runId);

@@ -1,4 +1,11 @@
-import { DataPointType, InMemoryMetricExporter, AggregationTemporality, MeterProvider, PeriodicExportingMetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
+import {
+  DataPointType,
+  InMemoryMetricExporter,
+  AggregationTemporality,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type MetricData,
+} from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { BATCHES, COUNTERS, ERRORS, HISTOGRAMS, RING_WRITTEN, errorSeries } from '../../src/export/instruments.ts';
 import { otelPrometheusViews } from '../../src/index.ts';
@@ -15,7 +22,11 @@ function otelPipeline(views: ReturnType<typeof otelPrometheusViews> = []) {
 }
 
 function metricsByName(exporter: InMemoryMetricExporter): Map<string, MetricData> {
-  const all = exporter.getMetrics().at(-1)?.scopeMetrics.flatMap((s) => s.metrics) ?? [];
+  const all =
+    exporter
+      .getMetrics()
+      .at(-1)
+      ?.scopeMetrics.flatMap((s) => s.metrics) ?? [];
   return new Map(all.map((m) => [m.descriptor.name, m]));
 }
 
@@ -90,13 +101,23 @@ describe('OpenTelemetry export', () => {
     }
   });
 
-  it('starts every counter at 0, before anything ran (with agentLabels, an agent\'s when its batch is queued)', async () => {
+  it("starts every counter at 0, before anything ran (with agentLabels, an agent's when its batch is queued)", async () => {
     const otel = otelPipeline();
     try {
       await withSpawner({ meter: otel.meter, workers: 1, prometheus: false }, async () => {
         await otel.reader.forceFlush();
         const metrics = metricsByName(otel.exporter);
-        for (const def of COUNTERS) expect(metrics.get(def.otel)!.dataPoints.map((d) => [d.attributes.outcome, d.value]).sort(), def.otel).toEqual([['failed', 0], ['ok', 0]]);
+        for (const def of COUNTERS)
+          expect(
+            metrics
+              .get(def.otel)!
+              .dataPoints.map((d) => [d.attributes.outcome, d.value])
+              .sort(),
+            def.otel,
+          ).toEqual([
+            ['failed', 0],
+            ['ok', 0],
+          ]);
         expect(metrics.get(ERRORS.otel)!.dataPoints.every((d) => d.value === 0)).toBe(true);
       });
     } finally {
@@ -108,7 +129,12 @@ describe('OpenTelemetry export', () => {
         const batch = spawner.spawnBatch([{ name: 'queued', command: 'true' }]);
         await labelled.reader.forceFlush();
         const spawns = metricsByName(labelled.exporter).get('spawnpool.spawns')!.dataPoints;
-        expect(spawns.filter((d) => d.attributes.agent === 'queued').map((d) => d.attributes.outcome).sort()).toEqual(['failed', 'ok']);
+        expect(
+          spawns
+            .filter((d) => d.attributes.agent === 'queued')
+            .map((d) => d.attributes.outcome)
+            .sort(),
+        ).toEqual(['failed', 'ok']);
         await batch.results;
       });
     } finally {
@@ -118,7 +144,9 @@ describe('OpenTelemetry export', () => {
 
   it('otelPrometheusViews() renames exactly the instruments in seconds to the prom-client names', async () => {
     const views = otelPrometheusViews();
-    expect(views.map((v) => v.name).sort()).toEqual([...HISTOGRAMS.map((h) => h.prometheus), 'spawnpool_last_batch_duration_seconds', 'spawnpool_last_batch_end_timestamp_seconds'].sort());
+    expect(views.map((v) => v.name).sort()).toEqual(
+      [...HISTOGRAMS.map((h) => h.prometheus), 'spawnpool_last_batch_duration_seconds', 'spawnpool_last_batch_end_timestamp_seconds'].sort(),
+    );
     const otel = otelPipeline(views);
     try {
       await withSpawner({ meter: otel.meter, workers: 1, prometheus: false }, async (spawner) => {
@@ -143,7 +171,15 @@ describe('OpenTelemetry export', () => {
       });
       await otel.reader.forceFlush();
       const metrics = metricsByName(otel.exporter);
-      expect(metrics.get('spawnpool.spawns')!.dataPoints.map((d) => [d.attributes.outcome, d.value]).sort()).toEqual([['failed', 0], ['ok', 1]]);
+      expect(
+        metrics
+          .get('spawnpool.spawns')!
+          .dataPoints.map((d) => [d.attributes.outcome, d.value])
+          .sort(),
+      ).toEqual([
+        ['failed', 0],
+        ['ok', 1],
+      ]);
       // The ring callback is gone with the spawner: no more observations of it.
       expect(metrics.get(RING_WRITTEN.otel)?.dataPoints ?? []).toEqual([]);
     } finally {

@@ -53,7 +53,15 @@ const cleanups: (() => Promise<void>)[] = [];
 async function libHost(): Promise<Omit<Host, 'counted' | 'p95' | 'spawnedSamples' | 'spawnMs' | 'runningSeen'>> {
   const spawner = new Spawner({ workers: 2 });
   const server: MetricsServer = await serveMetrics(spawner.metrics, 0);
-  return { job: 'lib', spawner, url: server.url, close: async () => { await spawner.close(); await server.close(); } };
+  return {
+    job: 'lib',
+    spawner,
+    url: server.url,
+    close: async () => {
+      await spawner.close();
+      await server.close();
+    },
+  };
 }
 
 async function otelHost(): Promise<Omit<Host, 'counted' | 'p95' | 'spawnedSamples' | 'spawnMs' | 'runningSeen'>> {
@@ -65,7 +73,9 @@ async function otelHost(): Promise<Omit<Host, 'counted' | 'p95' | 'spawnedSample
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
   return {
-    job: 'otel', spawner, url: `http://127.0.0.1:${port}/metrics`,
+    job: 'otel',
+    spawner,
+    url: `http://127.0.0.1:${port}/metrics`,
     close: async () => {
       await spawner.close();
       await provider.shutdown();
@@ -80,10 +90,13 @@ async function exercise(h: Omit<Host, 'counted' | 'p95' | 'spawnedSamples' | 'sp
   const first = await runAll(h.spawner, harnessAgents(`${h.job}-b1`), { concurrency: 8 });
   // Three agents that run until released: Prometheus must see them running.
   const release = path.join(dir, `release-${h.job}`);
-  const waiters = Array.from({ length: 3 }, (_, i) => ({ name: `${h.job}-waiter-${i}`, command: 'sh', args: ['-c', `while [ ! -e '${release}' ]; do sleep 0.02; done`] }));
-  let runningSeen: number | undefined;
+  const waiters = Array.from({ length: 3 }, (_, i) => ({
+    name: `${h.job}-waiter-${i}`,
+    command: 'sh',
+    args: ['-c', `while [ ! -e '${release}' ]; do sleep 0.02; done`],
+  }));
   const waiting = runAll(h.spawner, waiters);
-  runningSeen = await prometheus.waitFor(`sum(spawnpool_agents_running{job="${h.job}"})`, (v) => v === 3);
+  const runningSeen = await prometheus.waitFor(`sum(spawnpool_agents_running{job="${h.job}"})`, (v) => v === 3);
   await writeFile(release, '');
   const second = await waiting;
   const third = await runAll(h.spawner, harnessAgents(`${h.job}-b2`), { concurrency: 8 });
@@ -122,10 +135,13 @@ beforeAll(async () => {
   cleanups.push(otel.close);
   // Both hosts' workers started (and tokenizers loaded) before any batch: no spawn waits on another host's start-up.
   await Promise.all([lib.spawner.ready, otel.spawner.ready]);
-  prometheus = await startPrometheus([
-    { job: 'lib', target: new URL(lib.url).host },
-    { job: 'otel', target: new URL(otel.url).host },
-  ], { scrapeIntervalMs: 500 });
+  prometheus = await startPrometheus(
+    [
+      { job: 'lib', target: new URL(lib.url).host },
+      { job: 'otel', target: new URL(otel.url).host },
+    ],
+    { scrapeIntervalMs: 500 },
+  );
   cleanups.push(() => prometheus.stop());
   // Prometheus holds every counter at 0 before the first spawn.
   for (const job of ['lib', 'otel']) {
@@ -151,7 +167,11 @@ describe.each(['lib', 'otel'] as const)('Prometheus scraping a library host (%s)
     const h = host();
     const t = await lastScrape(job);
     const inc = (selector: string) => prometheus.scalar(`sum(increase(${selector}[${RANGE}]))`, t);
-    for (const [metric, counts] of [['spawnpool_builds_total', h.counted.builds], ['spawnpool_spawns_total', h.counted.spawns], ['spawnpool_runs_total', h.counted.runs]] as const) {
+    for (const [metric, counts] of [
+      ['spawnpool_builds_total', h.counted.builds],
+      ['spawnpool_spawns_total', h.counted.spawns],
+      ['spawnpool_runs_total', h.counted.runs],
+    ] as const) {
       expect(await inc(`${metric}{job="${job}", outcome="ok"}`), `${metric} ok`).toBe(counts.ok);
       expect(await inc(`${metric}{job="${job}", outcome="failed"}`), `${metric} failed`).toBe(counts.failed);
     }
@@ -178,7 +198,10 @@ describe.each(['lib', 'otel'] as const)('Prometheus scraping a library host (%s)
     const t = await lastScrape(job);
     // prom-client's series exist from the start: increase() over the run. OpenTelemetry histograms appear at their first
     // measurement (the API cannot create one at 0), so there the cumulative buckets are the run.
-    const buckets = job === 'lib' ? `increase(spawnpool_spawn_duration_seconds_bucket{job="${job}", outcome="ok"}[${RANGE}])` : `spawnpool_spawn_duration_seconds_bucket{job="${job}", outcome="ok"}`;
+    const buckets =
+      job === 'lib'
+        ? `increase(spawnpool_spawn_duration_seconds_bucket{job="${job}", outcome="ok"}[${RANGE}])`
+        : `spawnpool_spawn_duration_seconds_bucket{job="${job}", outcome="ok"}`;
     const p95 = (await prometheus.scalar(`histogram_quantile(0.95, sum by (le) (${buckets}))`, t))!;
     expect(p95Error(p95, h), `Prometheus ${p95} s, spawnpool ${h.p95} s`).toBeLessThanOrEqual(0.1);
     const count = await prometheus.scalar(`sum(spawnpool_spawn_duration_seconds_count{job="${job}", outcome="ok"})`, t);
@@ -199,7 +222,17 @@ describe('the same dashboards for both exporters', () => {
     const shape = async (job: string) => {
       const series = await prometheus.query(`{job="${job}", __name__=~"spawnpool_.+"}`, await lastScrape(job));
       const ignored = new Set(['job', 'instance', 'otel_scope_name', 'otel_scope_version', 'otel_scope_schema_url', 'run_id']);
-      return [...new Set(series.map((s) => `${s.metric.__name__}{${Object.keys(s.metric).filter((k) => k !== '__name__' && !ignored.has(k)).sort().join(',')}}`))].sort();
+      return [
+        ...new Set(
+          series.map(
+            (s) =>
+              `${s.metric.__name__}{${Object.keys(s.metric)
+                .filter((k) => k !== '__name__' && !ignored.has(k))
+                .sort()
+                .join(',')}}`,
+          ),
+        ),
+      ].sort();
     };
     const lib = await shape('lib');
     expect(lib).toContain('spawnpool_spawn_duration_seconds_bucket{le,outcome}');
@@ -210,7 +243,10 @@ describe('the same dashboards for both exporters', () => {
   it("the README's queries work as written", async () => {
     const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
     const block = /```promql\n([\s\S]*?)```/.exec(readme)![1]!;
-    const queries = block.split('\n\n').map((q) => q.trim().replace(/\s*\n\s*/g, ' ')).filter((q) => q !== '');
+    const queries = block
+      .split('\n\n')
+      .map((q) => q.trim().replace(/\s*\n\s*/g, ' '))
+      .filter((q) => q !== '');
     expect(queries.length).toBeGreaterThanOrEqual(3);
     // As written, without a job: they cover both hosts, so spawnpool's figures are both hosts' together.
     const t = Math.max(await lastScrape('lib'), await lastScrape('otel'));
@@ -228,7 +264,9 @@ describe('the same dashboards for both exporters', () => {
   });
 
   it("the Grafana dashboard's queries answer for both exporters", async () => {
-    const dashboard = JSON.parse(await readFile(path.join(ROOT, 'examples/grafana/spawnpool.json'), 'utf8')) as { panels: { title: string; targets: { expr: string; refId: string }[] }[] };
+    const dashboard = JSON.parse(await readFile(path.join(ROOT, 'examples/grafana/spawnpool.json'), 'utf8')) as {
+      panels: { title: string; targets: { expr: string; refId: string }[] }[];
+    };
     const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => ({ title: p.title, ref: t.refId, expr: t.expr })));
     expect(exprs.length).toBeGreaterThanOrEqual(10);
     for (const h of hosts) {
@@ -256,16 +294,28 @@ describe('the same dashboards for both exporters', () => {
 /** Prometheus's answers beside spawnpool's own, printed for the record. */
 async function printComparison(h: Host, t: number): Promise<void> {
   const inc = async (selector: string) => prometheus.scalar(`sum(increase(${selector}[${RANGE}]))`, t);
-  const rate = async (metric: string) => prometheus.scalar(`sum(rate(${metric}{job="lib", outcome="ok"}[${RANGE}])) / sum(rate(${metric}{job="lib"}[${RANGE}]))`, t);
+  const rate = async (metric: string) =>
+    prometheus.scalar(`sum(rate(${metric}{job="lib", outcome="ok"}[${RANGE}])) / sum(rate(${metric}{job="lib"}[${RANGE}]))`, t);
   const rows: [string, unknown, unknown][] = [
-    ['spawn p95 s', await prometheus.scalar(`histogram_quantile(0.95, sum by (le) (rate(spawnpool_spawn_duration_seconds_bucket{job="lib", outcome="ok"}[${RANGE}])))`, t), h.p95],
-    ['spawn p50 s', await prometheus.scalar(`histogram_quantile(0.5, sum by (le) (rate(spawnpool_spawn_duration_seconds_bucket{job="lib", outcome="ok"}[${RANGE}])))`, t), latencyStats(h.spawnMs).p50Ms! / 1000],
+    [
+      'spawn p95 s',
+      await prometheus.scalar(`histogram_quantile(0.95, sum by (le) (rate(spawnpool_spawn_duration_seconds_bucket{job="lib", outcome="ok"}[${RANGE}])))`, t),
+      h.p95,
+    ],
+    [
+      'spawn p50 s',
+      await prometheus.scalar(`histogram_quantile(0.5, sum by (le) (rate(spawnpool_spawn_duration_seconds_bucket{job="lib", outcome="ok"}[${RANGE}])))`, t),
+      latencyStats(h.spawnMs).p50Ms! / 1000,
+    ],
     ['spawn success rate', await rate('spawnpool_spawns_total'), h.counted.spawns.ok / (h.counted.spawns.ok + h.counted.spawns.failed)],
     ['run success rate', await rate('spawnpool_runs_total'), h.counted.runs.ok / (h.counted.runs.ok + h.counted.runs.failed)],
   ];
   for (const metric of ['builds', 'spawns', 'runs'] as const) {
-    for (const outcome of ['ok', 'failed'] as const) rows.push([`${metric} ${outcome}`, await inc(`spawnpool_${metric}_total{job="lib", outcome="${outcome}"}`), h.counted[metric][outcome]]);
+    for (const outcome of ['ok', 'failed'] as const)
+      rows.push([`${metric} ${outcome}`, await inc(`spawnpool_${metric}_total{job="lib", outcome="${outcome}"}`), h.counted[metric][outcome]]);
   }
   rows.push(['errors (all)', await inc('spawnpool_errors_total{job="lib"}'), [...h.counted.errors.values()].reduce((a, b) => a + b, 0)]);
-  process.stdout.write(`\nPrometheus 2.42 (at the newest sample) vs spawnpool, job lib:\n${'  figure'.padEnd(24)}${'Prometheus'.padEnd(24)}spawnpool\n${rows.map(([k, p, s]) => `  ${k.padEnd(22)}${String(p).padEnd(24)}${String(s)}`).join('\n')}\n`);
+  process.stdout.write(
+    `\nPrometheus 2.42 (at the newest sample) vs spawnpool, job lib:\n${'  figure'.padEnd(24)}${'Prometheus'.padEnd(24)}spawnpool\n${rows.map(([k, p, s]) => `  ${k.padEnd(22)}${String(p).padEnd(24)}${String(s)}`).join('\n')}\n`,
+  );
 }

@@ -23,7 +23,9 @@ describe('spawner.metrics.prometheus()', () => {
         expect(types.get(h.prometheus), h.prometheus).toBe('histogram');
         for (const labels of h.byOutcome ? [{ outcome: 'ok' }, { outcome: 'failed' }] : [{} as Record<string, string>]) {
           expect(sample(samples, `${h.prometheus}_count`, labels), `${h.prometheus} ${JSON.stringify(labels)}`).toBe(0);
-          expect(samples.filter((s) => s.name === `${h.prometheus}_bucket` && Object.entries(labels).every(([k, v]) => s.labels[k] === v))).toHaveLength(h.buckets.length + 1);
+          expect(samples.filter((s) => s.name === `${h.prometheus}_bucket` && Object.entries(labels).every(([k, v]) => s.labels[k] === v))).toHaveLength(
+            h.buckets.length + 1,
+          );
         }
       }
       for (const c of COUNTERS) {
@@ -58,12 +60,19 @@ describe('spawner.metrics.prometheus()', () => {
       expect(sample(samples, 'spawnpool_builds_total', { outcome: 'failed' })).toBe(1);
       // One error per failed agent, at its stage: the failed build is not counted again as a failed spawn.
       const errors = samples.filter((s) => s.name === 'spawnpool_errors_total' && s.value > 0).map((s) => [s.labels.stage, s.labels.error_type, s.value]);
-      expect(errors.sort()).toEqual([['build', 'E_TEMPLATE', 1], ['run', 'E_EXIT', 1], ['spawn', 'E_ENOENT', 1]]);
+      expect(errors.sort()).toEqual([
+        ['build', 'E_TEMPLATE', 1],
+        ['run', 'E_EXIT', 1],
+        ['spawn', 'E_ENOENT', 1],
+      ]);
       expect(errors.length).toBe(results.filter((r) => !r.ok).length);
 
       // Spawn latency: one observation per agent, the SPAWN record's duration (the build start to spawned).
       expect(sample(samples, 'spawnpool_spawn_duration_seconds_count', { outcome: 'ok' })).toBe(spawned.length);
-      expect(sample(samples, 'spawnpool_spawn_duration_seconds_sum', { outcome: 'ok' })).toBeCloseTo(spawned.reduce((n, o) => n + o.timings.spawnMs, 0) / 1000, 9);
+      expect(sample(samples, 'spawnpool_spawn_duration_seconds_sum', { outcome: 'ok' })).toBeCloseTo(
+        spawned.reduce((n, o) => n + o.timings.spawnMs, 0) / 1000,
+        9,
+      );
       for (const le of SPAWN_BUCKETS) {
         const expected = spawned.filter((o) => o.timings.spawnMs / 1000 <= le).length;
         expect(sample(samples, 'spawnpool_spawn_duration_seconds_bucket', { outcome: 'ok', le: String(le) }), `le ${le}`).toBe(expected);
@@ -112,22 +121,26 @@ describe('spawner.metrics.prometheus()', () => {
     });
   });
 
-  it('with agentLabels, creates an agent\'s series at 0 when its batch is queued, before its first record', async () => {
+  it("with agentLabels, creates an agent's series at 0 when its batch is queued, before its first record", async () => {
     await withTempDir(async (dir) => {
       const release = path.join(dir, 'release');
       await withSpawner({ workers: 1, agentLabels: true }, async (spawner) => {
         // concurrency 1: "second" waits in the queue while "first" holds the slot until released.
-        const batch = spawner.spawnBatch([
-          { name: 'first', command: 'sh', args: ['-c', `while [ ! -e '${release}' ]; do sleep 0.02; done`] },
-          { name: 'second', command: 'true' },
-        ], { concurrency: 1 });
+        const batch = spawner.spawnBatch(
+          [
+            { name: 'first', command: 'sh', args: ['-c', `while [ ! -e '${release}' ]; do sleep 0.02; done`] },
+            { name: 'second', command: 'true' },
+          ],
+          { concurrency: 1 },
+        );
         const iterator = batch[Symbol.asyncIterator]();
         expect((await iterator.next()).value?.name).toBe('first');
         const text = await spawner.metrics.prometheus();
         expect(await promtoolCheck(text)).toBe('');
         const { samples } = parsePrometheus(text);
         // "second" has no record yet; every one of its series is there, at 0.
-        for (const c of COUNTERS) for (const outcome of ['ok', 'failed']) expect(sample(samples, c.prometheus, { agent: 'second', outcome }), `${c.prometheus} ${outcome}`).toBe(0);
+        for (const c of COUNTERS)
+          for (const outcome of ['ok', 'failed']) expect(sample(samples, c.prometheus, { agent: 'second', outcome }), `${c.prometheus} ${outcome}`).toBe(0);
         for (const h of HISTOGRAMS) {
           const labels: Record<string, string> = h.byOutcome ? { agent: 'second', outcome: 'ok' } : { agent: 'second' };
           expect(sample(samples, `${h.prometheus}_count`, labels), h.prometheus).toBe(0);

@@ -60,7 +60,10 @@ describe('spawnpool enqueue / worker / status: bad input', () => {
     [['worker', '--redis', 'REDIS'], /^spawnpool worker: Expected --queue NAME/],
     [['status', '--redis', 'http://x', '--queue', 'q'], /^spawnpool status: Expected --redis to be a redis:\/\/ or rediss:\/\/ URL, got "http:\/\/x"/],
     [['worker', '--redis', 'REDIS', '--queue', 'a:b'], /^spawnpool worker: Expected --queue to be 1 to 100 letters/],
-    [['worker', '--redis', 'REDIS', '--queue', 'q', '--stalled-interval', 'soon'], /^spawnpool worker: Expected --stalled-interval to be a duration of at least 1 ms \(e\.g\. 500, 500ms, 30s, 2m\), got "soon"/],
+    [
+      ['worker', '--redis', 'REDIS', '--queue', 'q', '--stalled-interval', 'soon'],
+      /^spawnpool worker: Expected --stalled-interval to be a duration of at least 1 ms \(e\.g\. 500, 500ms, 30s, 2m\), got "soon"/,
+    ],
     [['worker', '--redis', 'REDIS', '--queue', 'q', '--concurrency', '0'], /^spawnpool worker: Expected --concurrency to be an integer from 1 up, got "0"/],
     [['worker', '--redis', 'REDIS', '--queue', 'q', 'agents.json'], /^spawnpool worker: Unexpected argument "agents\.json"/],
     [['enqueue', '--redis', 'REDIS', '--queue', 'q', 'AGENTS', '--rate-limit', '5'], /^spawnpool enqueue: Expected --rate-limit to be N\/T/],
@@ -107,7 +110,15 @@ describe('spawnpool enqueue / worker / status: bad input', () => {
     await withTempDir(async (dir) => {
       const agents = path.join(dir, 'agents.json');
       const tasks = path.join(dir, 'tasks.csv');
-      await writeFile(agents, JSON.stringify({ agents: [{ name: 'a', command: 'true' }, { name: 'b', command: 'true' }] }));
+      await writeFile(
+        agents,
+        JSON.stringify({
+          agents: [
+            { name: 'a', command: 'true' },
+            { name: 'b', command: 'true' },
+          ],
+        }),
+      );
       await writeFile(tasks, 'id,x\nt1,1\nt2,2\nt3,3\n');
       const args = ['enqueue', '--redis', redis.url, '--queue', 'qtwice', agents, '--tasks', tasks, '--run-name', 'nightly'];
       const first = await cli(args);

@@ -77,7 +77,13 @@ export async function readMarkers(dir: string): Promise<Marker[]> {
       const text = await readFile(path.join(dir, name), 'utf8').catch(() => '');
       const m = /^(\S+) (\S+) (\d+)(?: (\d+))?\n$/.exec(text);
       if (m === null) return undefined;
-      return { kind: name.split('.')[0] as Marker['kind'], task: m[1]!, host: m[2]!, pid: Number(m[3]), atMs: m[4] === undefined ? undefined : Number(BigInt(m[4]) / 1000n) / 1000 };
+      return {
+        kind: name.split('.')[0] as Marker['kind'],
+        task: m[1]!,
+        host: m[2]!,
+        pid: Number(m[3]),
+        atMs: m[4] === undefined ? undefined : Number(BigInt(m[4]) / 1000n) / 1000,
+      };
     }),
   );
   return markers.filter((m) => m !== undefined);

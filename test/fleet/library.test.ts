@@ -90,7 +90,11 @@ describe('FleetWorker', () => {
           q.add('agent-run', { v: 2, run: 'r1', agent: { spec: { name: 'a', command: 'true' } } }, { ...opts, jobId: 'r1/bad-version' }),
           q.add('agent-run', { v: 1, run: 'r1', agent: { spec: { name: 'a', command: 'true' } }, extra: 1 }, { ...opts, jobId: 'r1/extra-field' }),
           q.add('agent-run', { v: 1, run: 'r1', agent: 'named' }, { ...opts, jobId: 'r1/named' }),
-          q.add('agent-run', { v: 1, run: 'r1', agent: { spec: { name: 'a', command: 'true', prompt: { templateFile: 'no-such.md' } } } }, { ...opts, jobId: 'r1/missing-file' }),
+          q.add(
+            'agent-run',
+            { v: 1, run: 'r1', agent: { spec: { name: 'a', command: 'true', prompt: { templateFile: 'no-such.md' } } } },
+            { ...opts, jobId: 'r1/missing-file' },
+          ),
           q.add('something-else', { v: 1 }, { ...opts, jobId: 'r1/other-name' }),
         ]);
         const good = await q.add('agent-run', { v: 1, run: 'r1', agent: { spec: { name: 'ok', ...sh('echo hi') } } }, { jobId: 'r1/good' });
@@ -121,15 +125,36 @@ describe('FleetWorker', () => {
         async () => {
           const report = await enqueueRun({ redis: redis.url, queue: 'qresult', agents, tasks, run: 'r1' });
           expect(report).toEqual({ run: 'r1', queue: 'qresult', jobs: 2, added: 2 });
-          expect(await waitForRun({ redis: redis.url, queue: 'qresult', run: 'r1', timeoutMs: 30_000 })).toEqual({ run: 'r1', total: 2, succeeded: 2, failed: 0, failures: [] });
+          expect(await waitForRun({ redis: redis.url, queue: 'qresult', run: 'r1', timeoutMs: 30_000 })).toEqual({
+            run: 'r1',
+            total: 2,
+            succeeded: 2,
+            failed: 0,
+            failures: [],
+          });
         },
         { outputDir },
       );
       await withQueue('qresult', async (q) => {
-        for (const [id, who] of [['r1/echo/t1', 'ann'], ['r1/echo/t%2F2', 'bob']] as const) {
+        for (const [id, who] of [
+          ['r1/echo/t1', 'ann'],
+          ['r1/echo/t%2F2', 'bob'],
+        ] as const) {
           const result = (await q.getJob(id))!.returnvalue as AgentRunResult;
           const sha = createHash('sha256').update(`Hello ${who}`).digest('hex');
-          expect(result).toMatchObject({ jobId: id, run: 'r1', agent: 'echo', host: 'lib-host', attempt: 1, ok: true, exitCode: 0, signal: null, error: null, stdout: null, stderr: null });
+          expect(result).toMatchObject({
+            jobId: id,
+            run: 'r1',
+            agent: 'echo',
+            host: 'lib-host',
+            attempt: 1,
+            ok: true,
+            exitCode: 0,
+            signal: null,
+            error: null,
+            stdout: null,
+            stderr: null,
+          });
           expect(result.prompt).toMatchObject({ sha256: sha, bytes: `Hello ${who}`.length, truncated: false });
           expect(result.stdoutFile).toBe(path.join(outputDir, ...id.split('/')) + '.stdout');
           // The agent itself hashed what it was given: the same bytes.
@@ -148,7 +173,12 @@ describe('FleetWorker', () => {
 
   it('retries a failing agent with backoff, then fails it with its code; each attempt is in the job log; the run still completes', async () => {
     await withWorker('qretry', async () => {
-      const agents = { agents: [{ name: 'bad', ...sh('echo oops >&2; exit 3') }, { name: 'good', ...sh('true') }] };
+      const agents = {
+        agents: [
+          { name: 'bad', ...sh('echo oops >&2; exit 3') },
+          { name: 'good', ...sh('true') },
+        ],
+      };
       await enqueueRun({ redis: redis.url, queue: 'qretry', agents, run: 'r1', attempts: 2, backoffMs: 20 });
       const summary = await waitForRun({ redis: redis.url, queue: 'qretry', run: 'r1', timeoutMs: 30_000 });
       expect(summary).toMatchObject({ run: 'r1', total: 2, succeeded: 1, failed: 1 });
@@ -168,7 +198,10 @@ describe('FleetWorker', () => {
   it('runs agents named from an agents file the workers share, tasks substituted on the worker', async () => {
     await withTempDir(async (dir) => {
       const file = path.join(dir, 'agents.json');
-      const content = { defaults: { env: { GREETING: 'hi' } }, agents: [{ name: 'greet', ...sh('echo "$GREETING $0"'), args: ['-c', 'echo "$GREETING $0"', '{{task.who}}'] }] };
+      const content = {
+        defaults: { env: { GREETING: 'hi' } },
+        agents: [{ name: 'greet', ...sh('echo "$GREETING $0"'), args: ['-c', 'echo "$GREETING $0"', '{{task.who}}'] }],
+      };
       await writeFile(file, JSON.stringify(content));
       const tasks = parseTasks('who\nann\nbob\n', { file: 'tasks.csv', format: 'csv' });
       await withWorker(
@@ -259,7 +292,14 @@ describe('enqueueRun', () => {
     // Same input, same default name: the same run.
     expect(await enqueueRun({ redis: redis.url, queue: 'qidem', agents, tasks: three })).toEqual({ ...first, added: 0 });
     const status = await fleetStatus({ redis: redis.url, queue: 'qidem' });
-    expect(status).toMatchObject({ waiting: 3, active: 0, completed: 0, failed: 0, remaining: 3, runs: [{ run: first.run, state: 'waiting-children', total: 3, pending: 3 }] });
+    expect(status).toMatchObject({
+      waiting: 3,
+      active: 0,
+      completed: 0,
+      failed: 0,
+      remaining: 3,
+      runs: [{ run: first.run, state: 'waiting-children', total: 3, pending: 3 }],
+    });
     const four = parseTasks('{"id":"1"}\n{"id":"2"}\n{"id":"3"}\n{"id":"4"}\n', { file: 't.jsonl', format: 'jsonl' });
     await expect(enqueueRun({ redis: redis.url, queue: 'qidem', agents, tasks: four, run: first.run })).rejects.toThrow(
       `run "${first.run}" is already in queue "qidem" with 3 agent runs, and this enqueue has 1 it does not have: give it another run name`,
@@ -268,8 +308,12 @@ describe('enqueueRun', () => {
   });
 
   it('enqueues nothing when an agent run is invalid or names a file that is not there', async () => {
-    await expect(enqueueRun({ redis: redis.url, queue: 'qinvalid', agents: { agents: [{ name: 'a', command: 'true', args: ['{{task.nope}}'] }] }, tasks: three })).rejects.toThrow(/^t\.jsonl:1: task "1": agent "a": field "args\[0\]": \{\{task\.nope\}\} names no field/);
-    await expect(enqueueRun({ redis: redis.url, queue: 'qinvalid', agents: { agents: [{ name: 'a', command: 'true', prompt: { context: ['missing.md'] } }] } })).rejects.toThrow(/missing\.md/);
+    await expect(
+      enqueueRun({ redis: redis.url, queue: 'qinvalid', agents: { agents: [{ name: 'a', command: 'true', args: ['{{task.nope}}'] }] }, tasks: three }),
+    ).rejects.toThrow(/^t\.jsonl:1: task "1": agent "a": field "args\[0\]": \{\{task\.nope\}\} names no field/);
+    await expect(
+      enqueueRun({ redis: redis.url, queue: 'qinvalid', agents: { agents: [{ name: 'a', command: 'true', prompt: { context: ['missing.md'] } }] } }),
+    ).rejects.toThrow(/missing\.md/);
     expect(await fleetStatus({ redis: redis.url, queue: 'qinvalid' })).toMatchObject({ waiting: 0, remaining: 0, runs: [] });
   });
 
@@ -283,14 +327,30 @@ describe('enqueueRun', () => {
 
 describe('options and an unreachable Redis', () => {
   it('refuses unknown option keys, naming them, and bad values, naming the option', async () => {
-    await expect(FleetWorker.start({ redis: redis.url, queue: 'q', concurency: 2 } as never)).rejects.toThrow('Unknown option `concurency` of FleetWorker: did you mean `concurrency`?');
-    await expect(enqueueRun({ redis: redis.url, queue: 'q', agents, atempts: 2 } as never)).rejects.toThrow('Unknown option `atempts` of enqueueRun: did you mean `attempts`?');
-    await expect(fleetStatus({ redis: redis.url, queue: 'q', bogus: 1 } as never)).rejects.toThrow(/^Unknown option `bogus` of fleetStatus: expected one of `redis`, `queue`, `windowMs`, `prefix`$/);
-    await expect(FleetWorker.start({ redis: redis.url, queue: 'a:b' })).rejects.toThrow('Expected the `queue` option of FleetWorker to be 1 to 100 letters, digits, ".", "_" or "-" (starting with a letter or digit), got `"a:b"`');
-    await expect(FleetWorker.start({ redis: 'http://127.0.0.1:6379', queue: 'q' })).rejects.toThrow('Expected the `redis` option of FleetWorker to be a redis:// or rediss:// URL, got `"http://127.0.0.1:6379"`');
-    await expect(FleetWorker.start({ redis: redis.url, queue: 'q', concurrency: 0 })).rejects.toThrow(/^Expected the `concurrency` option of FleetWorker .*, got `0`$/);
-    await expect(enqueueRun({ redis: redis.url, queue: 'q', agents: { ...agents, agnets: [] } as never })).rejects.toThrow('Unknown field `agnets` in the `agents` option of enqueueRun');
-    await expect(enqueueRun({ redis: redis.url, queue: 'q', agents, run: '42' })).rejects.toThrow('Expected the `run` option of enqueueRun to be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter, got `"42"`');
+    await expect(FleetWorker.start({ redis: redis.url, queue: 'q', concurency: 2 } as never)).rejects.toThrow(
+      'Unknown option `concurency` of FleetWorker: did you mean `concurrency`?',
+    );
+    await expect(enqueueRun({ redis: redis.url, queue: 'q', agents, atempts: 2 } as never)).rejects.toThrow(
+      'Unknown option `atempts` of enqueueRun: did you mean `attempts`?',
+    );
+    await expect(fleetStatus({ redis: redis.url, queue: 'q', bogus: 1 } as never)).rejects.toThrow(
+      /^Unknown option `bogus` of fleetStatus: expected one of `redis`, `queue`, `windowMs`, `prefix`$/,
+    );
+    await expect(FleetWorker.start({ redis: redis.url, queue: 'a:b' })).rejects.toThrow(
+      'Expected the `queue` option of FleetWorker to be 1 to 100 letters, digits, ".", "_" or "-" (starting with a letter or digit), got `"a:b"`',
+    );
+    await expect(FleetWorker.start({ redis: 'http://127.0.0.1:6379', queue: 'q' })).rejects.toThrow(
+      'Expected the `redis` option of FleetWorker to be a redis:// or rediss:// URL, got `"http://127.0.0.1:6379"`',
+    );
+    await expect(FleetWorker.start({ redis: redis.url, queue: 'q', concurrency: 0 })).rejects.toThrow(
+      /^Expected the `concurrency` option of FleetWorker .*, got `0`$/,
+    );
+    await expect(enqueueRun({ redis: redis.url, queue: 'q', agents: { ...agents, agnets: [] } as never })).rejects.toThrow(
+      'Unknown field `agnets` in the `agents` option of enqueueRun',
+    );
+    await expect(enqueueRun({ redis: redis.url, queue: 'q', agents, run: '42' })).rejects.toThrow(
+      'Expected the `run` option of enqueueRun to be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter, got `"42"`',
+    );
   });
   const agents = { agents: [{ name: 'a', command: 'true' }] };
 
@@ -303,7 +363,10 @@ describe('options and an unreachable Redis', () => {
       () => waitForRun({ redis: url, queue: 'q', run: 'r1' }),
     ];
     for (const call of calls) {
-      const error = await call().then(() => undefined, (e: Error) => e);
+      const error = await call().then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(error).toBeInstanceOf(ConfigError);
       expect(error!.message).toMatch(/^cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: .*ECONNREFUSED/);
       expect(error!.message).not.toContain('secret');

@@ -53,7 +53,18 @@ const where = () => ['--redis', redis.url, '--queue', QUEUE];
 
 /** `spawnpool enqueue ... --json`, the run named `run`; with `wait`, resolves with the run's summary once it is done. */
 async function enqueue(ws: Workspace, run: string, extra: string[] = [], wait = false): Promise<RunSummary | undefined> {
-  const r = await cli(['enqueue', ...where(), ws.agentsFile, '--tasks', ws.tasksFile, '--run-name', run, '--json', ...(wait ? ['--wait', '--timeout', '120s'] : []), ...extra]);
+  const r = await cli([
+    'enqueue',
+    ...where(),
+    ws.agentsFile,
+    '--tasks',
+    ws.tasksFile,
+    '--run-name',
+    run,
+    '--json',
+    ...(wait ? ['--wait', '--timeout', '120s'] : []),
+    ...extra,
+  ]);
   expect(r.code, r.stderr).toBe(0);
   return wait ? (JSON.parse(r.stdout) as { summary: RunSummary }).summary : undefined;
 }
@@ -70,7 +81,9 @@ async function withQueue<T>(fn: (q: Queue) => Promise<T>): Promise<T> {
 /** The completed jobs of run `run`. */
 async function completed(run: string): Promise<{ id: string; processedBy: string | undefined; result: AgentRunResult }[]> {
   return withQueue(async (q) =>
-    (await q.getJobs(['completed'], 0, -1)).filter((j) => String(j.id).startsWith(`${run}/`)).map((j) => ({ id: String(j.id), processedBy: j.processedBy, result: j.returnvalue as AgentRunResult })),
+    (await q.getJobs(['completed'], 0, -1))
+      .filter((j) => String(j.id).startsWith(`${run}/`))
+      .map((j) => ({ id: String(j.id), processedBy: j.processedBy, result: j.returnvalue as AgentRunResult })),
   );
 }
 
@@ -86,7 +99,11 @@ describe('two workers on one queue (real Redis, real worker processes)', () => {
     const done = await completed('r200');
     const ids = done.map((d) => d.id);
     expect(new Set(ids).size).toBe(200);
-    expect(ids.sort()).toEqual(taskIds(200).map((t) => `r200/mark/${t}`).sort());
+    expect(ids.sort()).toEqual(
+      taskIds(200)
+        .map((t) => `r200/mark/${t}`)
+        .sort(),
+    );
     expect(await withQueue((q) => q.getJobCounts('waiting', 'active', 'failed', 'delayed'))).toMatchObject({ waiting: 0, active: 0, failed: 0, delayed: 0 });
 
     // Agent start markers: one per task, none twice; each where BullMQ says its job ran.
@@ -107,7 +124,12 @@ describe('two workers on one queue (real Redis, real worker processes)', () => {
     // status: the same counts, per host.
     const status = await cli(['status', ...where(), '--json']);
     expect(status.code, status.stderr).toBe(0);
-    const s = JSON.parse(status.stdout) as { completed: number; remaining: number; hosts: { host: string; completed: number; workers: number }[]; runs: { run: string; state: string; succeeded: number }[] };
+    const s = JSON.parse(status.stdout) as {
+      completed: number;
+      remaining: number;
+      hosts: { host: string; completed: number; workers: number }[];
+      runs: { run: string; state: string; succeeded: number }[];
+    };
     expect(s.completed).toBe(200);
     expect(s.remaining).toBe(0);
     expect(s.hosts.map((h) => [h.host, h.completed, h.workers])).toEqual([
@@ -143,7 +165,9 @@ describe('two workers on one queue (real Redis, real worker processes)', () => {
     const hosts = tally(starts.map((s) => s.host));
     expect(hosts.get('w1')).toBeGreaterThan(0);
     expect(hosts.get('w2')).toBeGreaterThan(0);
-    console.log(`rate limit 4/1s: 16 starts over ${(span / 1000).toFixed(2)} s, at most ${busiest} in any 700 ms; w1 ${hosts.get('w1')}, w2 ${hosts.get('w2')}`);
+    console.log(
+      `rate limit 4/1s: 16 starts over ${(span / 1000).toFixed(2)} s, at most ${busiest} in any 700 ms; w1 ${hosts.get('w1')}, w2 ${hosts.get('w2')}`,
+    );
     await withQueue((q) => q.removeGlobalRateLimit());
   }, 60_000);
 
@@ -182,7 +206,12 @@ describe('two workers on one queue (real Redis, real worker processes)', () => {
     expect(new Set(dones.map((m) => m.task)).size).toBe(60);
     // The 4 jobs of the dead host were started twice: there, and again on w2, where they completed.
     expect(starts).toHaveLength(64);
-    expect([...tally(starts.map((m) => m.task))].filter(([, n]) => n === 2).map(([t]) => t).sort()).toEqual(frozenTasks);
+    expect(
+      [...tally(starts.map((m) => m.task))]
+        .filter(([, n]) => n === 2)
+        .map(([t]) => t)
+        .sort(),
+    ).toEqual(frozenTasks);
     for (const task of frozenTasks) expect(done.find((d) => d.result.taskId === task)?.processedBy).toBe('w2');
     expect(await withQueue((q) => q.getJobCounts('failed', 'waiting', 'active'))).toMatchObject({ failed: 0, waiting: 0, active: 0 });
     const byHost = tally(done.map((d) => d.processedBy));
@@ -206,8 +235,18 @@ describe('two workers on one queue (real Redis, real worker processes)', () => {
     expect(await w2.exited).toEqual({ code: 0, signal: null });
     expect(w2.stderr()).toMatch(/SIGTERM: taking no more jobs; 4 agent runs in flight/);
     const markers = await readMarkers(ws.markers);
-    expect(markers.filter((m) => m.kind === 'start').map((m) => m.task).sort()).toEqual(started.map((m) => m.task).sort());
-    expect(markers.filter((m) => m.kind === 'done').map((m) => m.task).sort()).toEqual(started.map((m) => m.task).sort());
+    expect(
+      markers
+        .filter((m) => m.kind === 'start')
+        .map((m) => m.task)
+        .sort(),
+    ).toEqual(started.map((m) => m.task).sort());
+    expect(
+      markers
+        .filter((m) => m.kind === 'done')
+        .map((m) => m.task)
+        .sort(),
+    ).toEqual(started.map((m) => m.task).sort());
     expect((await completed('rterm')).map((d) => d.result.taskId).sort()).toEqual(started.map((m) => m.task).sort());
     expect(await withQueue((q) => q.getJobCounts('waiting', 'active', 'failed', 'delayed'))).toMatchObject({ waiting: 2, active: 0, failed: 0, delayed: 0 });
   }, 60_000);

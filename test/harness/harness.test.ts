@@ -40,7 +40,8 @@ afterAll(async () => {
 /** Runs `fn` with the shared spawner (it is not closed). */
 const withShared = <T>(fn: (spawner: Spawner) => Promise<T>): Promise<T> => fn(shared);
 
-const rows = (n: number, extra: (i: number) => Record<string, unknown> = () => ({})) => Array.from({ length: n }, (_, i) => ({ id: `t${i + 1}`, ...extra(i + 1) }));
+const rows = (n: number, extra: (i: number) => Record<string, unknown> = () => ({})) =>
+  Array.from({ length: n }, (_, i) => ({ id: `t${i + 1}`, ...extra(i + 1) }));
 
 describe('runHarness: agents x tasks', () => {
   it('runs every agent once per task as <agent>/<task id>, with the task in args and prompt, and sums it up', async () => {
@@ -66,7 +67,7 @@ describe('runHarness: agents x tasks', () => {
     });
   });
 
-  it('never has more than `concurrency` runs alive, nor more than an agent\'s maxConcurrent of its own', async () => {
+  it("never has more than `concurrency` runs alive, nor more than an agent's maxConcurrent of its own", async () => {
     await withTempDir(async (dir) => {
       await withShared(async (spawner) => {
         // Alone, with room for 6: the agent's own limit is what holds it to 2.
@@ -115,7 +116,11 @@ describe('runHarness: rate limits', () => {
         const { summary } = await drain(await runHarness(spawner, runs, { concurrency: 6, rateLimits: [{ agent: '*', max: 1, intervalMs: 400 }] }));
         expect(summary.succeeded).toBe(6);
         const all = await spans(dir);
-        const startsOf = (agent: string) => all.filter((s) => s.file.startsWith(`${agent}-`)).map((s) => s.start).sort((x, y) => x - y);
+        const startsOf = (agent: string) =>
+          all
+            .filter((s) => s.file.startsWith(`${agent}-`))
+            .map((s) => s.start)
+            .sort((x, y) => x - y);
         for (const agent of ['a', 'b']) {
           const s = startsOf(agent);
           for (let i = 0; i + 1 < s.length; i++) expect(s[i + 1]! - s[i]!).toBeGreaterThanOrEqual(340);
@@ -128,7 +133,9 @@ describe('runHarness: rate limits', () => {
 
   it('refuses a rate limit for an agent that has no runs', async () => {
     await withShared(async (spawner) => {
-      await expect(runHarness(spawner, runsOf([{ name: 'a', command: '/bin/true' }]), { rateLimits: [{ agent: 'b', max: 1, intervalMs: 10 }] })).rejects.toThrow(/agent "b", which has no runs/);
+      await expect(
+        runHarness(spawner, runsOf([{ name: 'a', command: '/bin/true' }]), { rateLimits: [{ agent: 'b', max: 1, intervalMs: 10 }] }),
+      ).rejects.toThrow(/agent "b", which has no runs/);
     });
   });
 });
@@ -141,7 +148,19 @@ class EagainOnce implements Launcher {
     if (!this.#seen.has(request.agent)) {
       this.#seen.add(request.agent);
       queueMicrotask(() =>
-        events.exited({ reason: 'spawn-failed', pid: undefined, exitCode: undefined, signal: undefined, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 0, at: Date.now(), error: { code: 'E_SPAWN', message: `Agent "${request.agent}": could not start "${request.command}": spawn ${request.command} EAGAIN` } }),
+        events.exited({
+          reason: 'spawn-failed',
+          pid: undefined,
+          exitCode: undefined,
+          signal: undefined,
+          stdout: '',
+          stderr: '',
+          stdoutTruncated: false,
+          stderrTruncated: false,
+          durationMs: 0,
+          at: Date.now(),
+          error: { code: 'E_SPAWN', message: `Agent "${request.agent}": could not start "${request.command}": spawn ${request.command} EAGAIN` },
+        }),
       );
       return { abort: () => {} };
     }
@@ -158,7 +177,9 @@ describe('runHarness: retries', () => {
       const db = path.join(dir, 'history.db');
       await withSpawner({ workers: 1, launcher: new EagainOnce(), history: { path: db } }, async (spawner) => {
         const runs = runsOf([{ name: 'echo', command: '/bin/echo', args: ['{{task.id}}'] }], rows(3));
-        const { attempts, summary } = await drain(await runHarness(spawner, runs, { runName: 'retry-test', retry: { retries: 2, baseDelayMs: 200, jitter: 0.5 } }));
+        const { attempts, summary } = await drain(
+          await runHarness(spawner, runs, { runName: 'retry-test', retry: { retries: 2, baseDelayMs: 200, jitter: 0.5 } }),
+        );
         expect(summary).toMatchObject({ succeeded: 3, failed: 0, attempts: 6, retried: 3 });
         for (const run of ['echo/t1', 'echo/t2', 'echo/t3']) {
           const [first, second] = attempts.filter((a) => a.run === run);
@@ -177,10 +198,12 @@ describe('runHarness: retries', () => {
            JOIN batches b ON b.run_id = h.spawner_run_id AND b.batch_seq = h.batch_seq JOIN agent_runs a ON a.batch_id = b.id AND a.agent = h.agent_run
            WHERE h.run_name = 'retry-test' ORDER BY h.agent_run, h.attempt`,
         );
-        expect(rowsOf).toEqual(['echo/t1', 'echo/t2', 'echo/t3'].flatMap((r) => [
-          { agent_run: r, attempt: 1, final: 0, ok: 0, stage: 'spawn', error_code: 'E_SPAWN' },
-          { agent_run: r, attempt: 2, final: 1, ok: 1, stage: null, error_code: null },
-        ]));
+        expect(rowsOf).toEqual(
+          ['echo/t1', 'echo/t2', 'echo/t3'].flatMap((r) => [
+            { agent_run: r, attempt: 1, final: 0, ok: 0, stage: 'spawn', error_code: 'E_SPAWN' },
+            { agent_run: r, attempt: 2, final: 1, ok: 1, stage: null, error_code: null },
+          ]),
+        );
       });
     });
   });
@@ -189,18 +212,41 @@ describe('runHarness: retries', () => {
     await withTempDir(async (dir) => {
       await withShared(async (spawner) => {
         // Exits with the task's code the first time (leaving a marker), 0 after.
-        const flaky = { name: 'flaky', command: '/bin/sh', args: ['-c', 'if [ -e "$1" ]; then exit 0; fi; : > "$1"; exit "$2"', 'sh', path.join(dir, 'exit-{{task.id}}'), '{{task.code}}'] };
-        const runs = runsOf([flaky], [{ id: 'a', code: 75 }, { id: 'b', code: 1 }]);
+        const flaky = {
+          name: 'flaky',
+          command: '/bin/sh',
+          args: ['-c', 'if [ -e "$1" ]; then exit 0; fi; : > "$1"; exit "$2"', 'sh', path.join(dir, 'exit-{{task.id}}'), '{{task.code}}'],
+        };
+        const runs = runsOf(
+          [flaky],
+          [
+            { id: 'a', code: 75 },
+            { id: 'b', code: 1 },
+          ],
+        );
         const { attempts, summary } = await drain(await runHarness(spawner, runs, { retry: { retries: 3, baseDelayMs: 10, on: { exitCodes: [75] } } }));
-        expect(attempts.filter((a) => a.run === 'flaky/a').map((a) => [a.attempt, a.exitCode, a.next])).toEqual([[1, 75, 'retry'], [2, 0, 'done']]);
+        expect(attempts.filter((a) => a.run === 'flaky/a').map((a) => [a.attempt, a.exitCode, a.next])).toEqual([
+          [1, 75, 'retry'],
+          [2, 0, 'done'],
+        ]);
         expect(attempts.filter((a) => a.run === 'flaky/b').map((a) => [a.attempt, a.exitCode, a.next])).toEqual([[1, 1, 'done']]);
         expect(summary).toMatchObject({ succeeded: 1, failed: 1, ok: false });
         expect(summary.runs.find((r) => r.name === 'flaky/b')).toMatchObject({ status: 'failed', stage: 'run', code: 'E_EXIT', exitCode: 1 });
 
         // Hangs the first time, is quick after: killed at its timeout, then retried because timeouts were asked for.
-        const slow = { name: 'slow', command: '/bin/sh', args: ['-c', 'if [ -e "$1" ]; then exit 0; fi; : > "$1"; exec sleep 30', 'sh', path.join(dir, 'slow-{{task.id}}')], killGraceMs: 200 };
-        const second = await drain(await runHarness(spawner, runsOf([slow], rows(1)), { timeoutMs: 300, retry: { retries: 1, baseDelayMs: 10, on: { timeout: true } } }));
-        expect(second.attempts.map((a) => [a.attempt, a.stage, a.timeoutMs, a.next])).toEqual([[1, 'timeout', 300, 'retry'], [2, undefined, 300, 'done']]);
+        const slow = {
+          name: 'slow',
+          command: '/bin/sh',
+          args: ['-c', 'if [ -e "$1" ]; then exit 0; fi; : > "$1"; exec sleep 30', 'sh', path.join(dir, 'slow-{{task.id}}')],
+          killGraceMs: 200,
+        };
+        const second = await drain(
+          await runHarness(spawner, runsOf([slow], rows(1)), { timeoutMs: 300, retry: { retries: 1, baseDelayMs: 10, on: { timeout: true } } }),
+        );
+        expect(second.attempts.map((a) => [a.attempt, a.stage, a.timeoutMs, a.next])).toEqual([
+          [1, 'timeout', 300, 'retry'],
+          [2, undefined, 300, 'done'],
+        ]);
         expect(second.summary.succeeded).toBe(1);
       });
     });
@@ -226,7 +272,11 @@ describe('runHarness: timeouts', () => {
 });
 
 describe('runHarness: halt', () => {
-  const exits = (codes: number[]) => runsOf([{ name: 'x', command: '/bin/sh', args: ['-c', 'exit "$1"', 'sh', '{{task.code}}'] }], codes.map((code, i) => ({ id: `t${i + 1}`, code })));
+  const exits = (codes: number[]) =>
+    runsOf(
+      [{ name: 'x', command: '/bin/sh', args: ['-c', 'exit "$1"', 'sh', '{{task.code}}'] }],
+      codes.map((code, i) => ({ id: `t${i + 1}`, code })),
+    );
 
   it('soon,fail=2: starts nothing once 2 runs have failed', async () => {
     await withShared(async (spawner) => {
@@ -240,7 +290,10 @@ describe('runHarness: halt', () => {
   it('now,fail=1: kills the running agents too, and leaves no process', async () => {
     const tag = newTag();
     await withShared(async (spawner) => {
-      const runs = runsOf([{ name: 'x', command: '/bin/sh', args: ['-c', 'if [ "$1" = 1 ]; then exit 1; fi; exec sleep 30', 'sh', '{{task.fail}}', tag], killGraceMs: 200 }], [{ id: 'bad', fail: 1 }, ...rows(3, () => ({ fail: 0 }))]);
+      const runs = runsOf(
+        [{ name: 'x', command: '/bin/sh', args: ['-c', 'if [ "$1" = 1 ]; then exit 1; fi; exec sleep 30', 'sh', '{{task.fail}}', tag], killGraceMs: 200 }],
+        [{ id: 'bad', fail: 1 }, ...rows(3, () => ({ fail: 0 }))],
+      );
       const pids: number[] = [];
       const harness = await runHarness(spawner, runs, { concurrency: 4, halt: 'now,fail=1', onSpawn: (o) => o.pid !== undefined && pids.push(o.pid) });
       const { summary } = await drain(harness);
@@ -263,11 +316,19 @@ describe('runHarness: bad input starts nothing', () => {
     await withTempDir(async (dir) => {
       await writeFile(path.join(dir, 'review.mustache'), 'Review {{task.file}} in {{task.repo}}\n');
       await withShared(async (spawner) => {
-        const runs = runsOf([{ name: 'rev', command: '/bin/true', prompt: { templateFile: 'review.mustache' } }], [{ id: 'ok', file: 'a', repo: 'r' }, { id: 'short', file: 'b' }]);
+        const runs = runsOf(
+          [{ name: 'rev', command: '/bin/true', prompt: { templateFile: 'review.mustache' } }],
+          [
+            { id: 'ok', file: 'a', repo: 'r' },
+            { id: 'short', file: 'b' },
+          ],
+        );
         const before = spawner.metrics.snapshot().count;
         const error = await runHarness(spawner, runs, { root: dir }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ConfigError);
-        expect((error as Error).message).toBe('tasks.jsonl:2: task "short": agent "rev": field "prompt.templateFile" (review.mustache): {{task.repo}} names no field of the task (its fields: id, file)');
+        expect((error as Error).message).toBe(
+          'tasks.jsonl:2: task "short": agent "rev": field "prompt.templateFile" (review.mustache): {{task.repo}} names no field of the task (its fields: id, file)',
+        );
         expect(spawner.metrics.snapshot().count).toBe(before);
       });
     });
@@ -277,7 +338,9 @@ describe('runHarness: bad input starts nothing', () => {
     await withShared(async (spawner) => {
       const runs = runsOf([{ name: 'a', command: '/bin/true' }]);
       await expect(runHarness(spawner, [...runs, ...runs])).rejects.toThrow(/duplicate run "a"/);
-      await expect(runHarness(spawner, [{ agent: 'a', taskId: undefined, name: 'a', spec: { name: 'a', command: 'x' } as never }])).rejects.toThrow(/validated/);
+      await expect(runHarness(spawner, [{ agent: 'a', taskId: undefined, name: 'a', spec: { name: 'a', command: 'x' } as never }])).rejects.toThrow(
+        /validated/,
+      );
       await expect(runHarness(spawner, runs, { runName: 'r' })).rejects.toThrow(/create the Spawner with a `history` option/);
       await expect(runHarness(spawner, [])).rejects.toThrow(/non-empty/);
     });
@@ -288,8 +351,15 @@ describe('runHarness: named runs and resume', () => {
   it('refuses to reuse a run name without resume; resume skips what ended; resumeFailed runs the failed ones again', async () => {
     await withTempDir(async (dir) => {
       // Tasks with fail=1 fail until their marker file exists.
-      const agent = { name: 'job', command: '/bin/sh', args: ['-c', 'if [ "$1" = 1 ] && [ ! -e "$2" ]; then exit 3; fi; exit 0', 'sh', '{{task.fail}}', path.join(dir, 'fixed-{{task.id}}')] };
-      const runs = runsOf([agent], rows(5, (i) => ({ fail: i > 3 ? 1 : 0 })));
+      const agent = {
+        name: 'job',
+        command: '/bin/sh',
+        args: ['-c', 'if [ "$1" = 1 ] && [ ! -e "$2" ]; then exit 3; fi; exit 0', 'sh', '{{task.fail}}', path.join(dir, 'fixed-{{task.id}}')],
+      };
+      const runs = runsOf(
+        [agent],
+        rows(5, (i) => ({ fail: i > 3 ? 1 : 0 })),
+      );
       await (async (spawner: Spawner) => {
         const first = await drain(await runHarness(spawner, runs, { runName: 'nightly' }));
         expect(first.summary).toMatchObject({ succeeded: 3, failed: 2, ok: false, runName: 'nightly' });
@@ -303,7 +373,12 @@ describe('runHarness: named runs and resume', () => {
         await writeFile(path.join(dir, 'fixed-t4'), '');
         await writeFile(path.join(dir, 'fixed-t5'), '');
         const again = await drain(await runHarness(spawner, runs, { runName: 'nightly', resumeFailed: true }));
-        expect(again.attempts.map((a) => [a.run, a.attempt, a.ok])).toEqual(expect.arrayContaining([['job/t4', 2, true], ['job/t5', 2, true]]));
+        expect(again.attempts.map((a) => [a.run, a.attempt, a.ok])).toEqual(
+          expect.arrayContaining([
+            ['job/t4', 2, true],
+            ['job/t5', 2, true],
+          ]),
+        );
         expect(again.attempts).toHaveLength(2);
         expect(again.summary).toMatchObject({ skipped: 3, previouslySucceeded: 3, succeeded: 2, ok: true });
         spawner.history!.flush();
@@ -336,15 +411,21 @@ describe('runHarness: stopping', () => {
   it('stop() kills running agents, leaves the rest not started, and no process behind', async () => {
     const tag = newTag();
     await withShared(async (spawner) => {
-      const runs = runsOf([{ name: 's', command: '/bin/sh', args: ['-c', 'echo up; exec sleep 30', 'sh', tag], ready: { stdout: '^up' }, killGraceMs: 200 }], rows(6));
+      const runs = runsOf(
+        [{ name: 's', command: '/bin/sh', args: ['-c', 'echo up; exec sleep 30', 'sh', tag], ready: { stdout: '^up' }, killGraceMs: 200 }],
+        rows(6),
+      );
       const pids: number[] = [];
       let spawned = 0;
       let resolveTwo!: () => void;
       const two = new Promise<void>((r) => (resolveTwo = r));
-      const harness = await runHarness(spawner, runs, { concurrency: 2, onSpawn: (o) => {
-        if (o.pid !== undefined) pids.push(o.pid);
-        if (++spawned === 2) resolveTwo();
-      } });
+      const harness = await runHarness(spawner, runs, {
+        concurrency: 2,
+        onSpawn: (o) => {
+          if (o.pid !== undefined) pids.push(o.pid);
+          if (++spawned === 2) resolveTwo();
+        },
+      });
       await two;
       harness.stop('now', 'test says stop');
       const { summary } = await drain(harness);
@@ -357,7 +438,9 @@ describe('runHarness: stopping', () => {
     await withShared(async (spawner) => {
       const controller = new AbortController();
       controller.abort();
-      const { attempts, summary } = await drain(await runHarness(spawner, runsOf([{ name: 'a', command: '/bin/true' }], rows(3)), { signal: controller.signal }));
+      const { attempts, summary } = await drain(
+        await runHarness(spawner, runsOf([{ name: 'a', command: '/bin/true' }], rows(3)), { signal: controller.signal }),
+      );
       expect(attempts).toEqual([]);
       expect(summary).toMatchObject({ notStarted: 3, halted: { by: 'signal', when: 'now' } });
       expect(await leftovers({ pids: [] })).toEqual([]);
@@ -384,10 +467,27 @@ describe('runHarness: results folders and dry runs', () => {
       await mkdir(path.join(dir, 'ctx'));
       await writeFile(path.join(dir, 'ctx', 'a.txt'), 'context A');
       const marker = path.join(dir, 'ran');
-      const runs = runsOf([{ name: 'w', command: '/bin/sh', args: ['-c', ': > "$1"', 'sh', marker], prompt: { template: 'Task {{task.id}}: {{contextText}}', context: ['ctx/a.txt'] }, timeoutMs: 5000 }], rows(3));
+      const runs = runsOf(
+        [
+          {
+            name: 'w',
+            command: '/bin/sh',
+            args: ['-c', ': > "$1"', 'sh', marker],
+            prompt: { template: 'Task {{task.id}}: {{contextText}}', context: ['ctx/a.txt'] },
+            timeoutMs: 5000,
+          },
+        ],
+        rows(3),
+      );
       const plan = await dryRunHarness(runs, { root: dir, timeoutMs: 2000 });
       expect(plan).toMatchObject({ total: 3, toRun: 3, skipped: 0, agents: 1, tasks: 3 });
-      expect(plan.runs[0]).toMatchObject({ name: 'w/t1', commandLine: `/bin/sh -c ': > "$1"' sh ${marker}`, timeoutMs: 2000, promptVia: 'stdin', skip: undefined });
+      expect(plan.runs[0]).toMatchObject({
+        name: 'w/t1',
+        commandLine: `/bin/sh -c ': > "$1"' sh ${marker}`,
+        timeoutMs: 2000,
+        promptVia: 'stdin',
+        skip: undefined,
+      });
       expect(plan.runs[0]!.prompt!.tokens).toBeGreaterThan(0);
       expect(plan.promptBytes).toBe(plan.runs.reduce((n, r) => n + r.prompt!.bytes, 0));
       expect(existsSync(marker)).toBe(false);

@@ -27,7 +27,12 @@ export async function drain(harness: Harness): Promise<{ attempts: AttemptOutcom
  * the OS saw it, not as the harness believes.
  */
 export function spanAgent(name: string, dir: string, seconds: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, command: '/bin/sh', args: ['-c', 'date +%s%N > "$1"; sleep "$2"; date +%s%N >> "$1"', 'sh', path.join(dir, `${name}-{{task.id}}`), String(seconds)], ...extra };
+  return {
+    name,
+    command: '/bin/sh',
+    args: ['-c', 'date +%s%N > "$1"; sleep "$2"; date +%s%N >> "$1"', 'sh', path.join(dir, `${name}-{{task.id}}`), String(seconds)],
+    ...extra,
+  };
 }
 
 export interface Span {
@@ -40,7 +45,10 @@ export interface Span {
 export async function spans(dir: string): Promise<Span[]> {
   const out: Span[] = [];
   for (const file of await readdir(dir)) {
-    const [start, end] = (await readFile(path.join(dir, file), 'utf8')).trim().split('\n').map((l) => Number(l) / 1e6);
+    const [start, end] = (await readFile(path.join(dir, file), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => Number(l) / 1e6);
     if (start !== undefined && end !== undefined) out.push({ file, start, end });
   }
   return out;

@@ -11,15 +11,31 @@ import { resolveAgents } from '../../src/spec/resolve.ts';
 function failed(stage: AgentResult['stage'], fields: Partial<AgentResult> & { code?: string; message?: string } = {}): AgentResult {
   const { code = 'E_EXIT', message = 'failed', ...rest } = fields;
   return {
-    name: 'a/1', index: 0, ok: false, stage, error: new SpawnError(code as 'E_EXIT', message), pid: undefined, exitCode: undefined, signal: undefined,
-    stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 0, timedOut: stage === 'timeout', stdoutFile: undefined, stderrFile: undefined, ...rest,
+    name: 'a/1',
+    index: 0,
+    ok: false,
+    stage,
+    error: new SpawnError(code as 'E_EXIT', message),
+    pid: undefined,
+    exitCode: undefined,
+    signal: undefined,
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    durationMs: 0,
+    timedOut: stage === 'timeout',
+    stdoutFile: undefined,
+    stderrFile: undefined,
+    ...rest,
   };
 }
 
 describe('RetryPolicy', () => {
   it('by default retries only transient spawn failures: EAGAIN, EMFILE, ENFILE, ENOMEM, a lost launcher', () => {
     const p = new RetryPolicy({ retries: 3 });
-    for (const errno of ['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM']) expect(p.retryable(failed('spawn', { code: 'E_SPAWN', message: `Agent "a/1": could not start "x": spawn x ${errno}` }))).toBe(true);
+    for (const errno of ['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM'])
+      expect(p.retryable(failed('spawn', { code: 'E_SPAWN', message: `Agent "a/1": could not start "x": spawn x ${errno}` }))).toBe(true);
     expect(p.retryable(failed('spawn', { code: 'E_LAUNCHER', message: 'helper died' }))).toBe(true);
     expect(p.retryable(failed('spawn', { code: 'E_ENOENT', message: 'command not found' }))).toBe(false);
     expect(p.retryable(failed('spawn', { code: 'E_SPAWN', message: 'spawn x EPERM' }))).toBe(false);
@@ -66,7 +82,8 @@ describe('halt', () => {
     expect(parseHalt('-2')).toEqual(parseHalt('now,success=1'));
     expect(parseHalt('25%')).toEqual(parseHalt('soon,fail=25%'));
     expect(formatHalt(parseHalt('now,fail=10%')!)).toBe('now,fail=10%');
-    for (const bad of ['later,fail=1', 'soon,fails=1', 'soon,fail=0', 'soon,fail=101%', 'soon,fail=1.5', 'soon', '']) expect(() => parseHalt(bad, '--halt')).toThrow(/--halt/);
+    for (const bad of ['later,fail=1', 'soon,fails=1', 'soon,fail=0', 'soon,fail=101%', 'soon,fail=1.5', 'soon', ''])
+      expect(() => parseHalt(bad, '--halt')).toThrow(/--halt/);
   });
 
   it('triggers once the count or the percentage of the runs to do is reached, and only for its kind', () => {
@@ -86,7 +103,7 @@ describe('halt', () => {
 describe('timeouts', () => {
   it('RunningMedian is the exact median at every step', () => {
     let s = 7;
-    const rand = () => ((s = (s * 48271) % 2147483647) / 2147483647);
+    const rand = () => (s = (s * 48271) % 2147483647) / 2147483647;
     const m = new RunningMedian();
     const all: number[] = [];
     expect(Number.isNaN(m.median())).toBe(true);

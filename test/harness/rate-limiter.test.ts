@@ -80,7 +80,7 @@ describe('SlidingWindowLimiter', () => {
   it('never lets more than max starts into any window, whatever the order of settles (random schedule)', async () => {
     for (let seed = 1; seed <= 20; seed++) {
       let s = seed;
-      const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       const max = 1 + Math.floor(rand() * 4);
       const interval = 100 + Math.floor(rand() * 400);
       const limit = new SlidingWindowLimiter({ max, intervalMs: interval }, now);

@@ -59,10 +59,17 @@ try {
   conn.close();
   if (seen.size !== n) problems.push(`outcomes for ${seen.size} runs, expected ${n}`);
   if (summary.succeeded !== n || summary.attempts !== n) problems.push(`summary: ${summary.succeeded} succeeded, ${summary.attempts} attempts, expected ${n}`);
-  if (agentRuns !== n || attempts !== n || ok !== n) problems.push(`history: ${agentRuns} agent_runs rows (${ok} ok), ${attempts} harness_attempts rows, expected ${n}`);
-  if (progress.done !== summary.succeeded + summary.failed || progress.running !== 0 || progress.attempts !== summary.attempts) problems.push(`progress ${JSON.stringify(progress)} differs from the summary`);
+  if (agentRuns !== n || attempts !== n || ok !== n)
+    problems.push(`history: ${agentRuns} agent_runs rows (${ok} ok), ${attempts} harness_attempts rows, expected ${n}`);
+  if (progress.done !== summary.succeeded + summary.failed || progress.running !== 0 || progress.attempts !== summary.attempts)
+    problems.push(`progress ${JSON.stringify(progress)} differs from the summary`);
 
-  console.log(`harness soak: ${n} runs of /bin/true, ${concurrency} in flight, node ${process.version}, ${os.availableParallelism()} cores, load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `harness soak: ${n} runs of /bin/true, ${concurrency} in flight, node ${process.version}, ${os.availableParallelism()} cores, load average at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(`wall ${wallS.toFixed(1)} s, ${(n / wallS).toFixed(0)} runs/s; history: ${agentRuns} agent runs, ${attempts} attempts recorded`);
   console.log('runs ended  host RSS MB  heap used MB  elapsed s');
   for (const s of samples) console.log(`${String(s.done).padStart(10)}  ${s.rssMb.padStart(11)}  ${s.heapMb.padStart(12)}  ${s.elapsedS.padStart(9)}`);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runHarness } from '../../src/harness/harness.ts';
 import { Spawner } from '../../src/spawner.ts';
-import { drain, query, runsOf } from './helpers.ts';
+import { query, runsOf } from './helpers.ts';
 
 describe('harness at scale', () => {
   it('1,000 runs at 64 in flight: every run once, history rows == runs, progress exact throughout', async () => {
@@ -19,7 +19,10 @@ describe('harness at scale', () => {
     try {
       await spawner.ready;
       const n = 1000;
-      const runs = runsOf([{ name: 'true', command: '/bin/true' }], Array.from({ length: n }, (_, i) => ({ id: i + 1 })));
+      const runs = runsOf(
+        [{ name: 'true', command: '/bin/true' }],
+        Array.from({ length: n }, (_, i) => ({ id: i + 1 })),
+      );
       const harness = await runHarness(spawner, runs, { concurrency: 64, runName: 'scale' });
       const seen = new Set<string>();
       let maxRunning = 0;

@@ -9,8 +9,12 @@ const NOW = Date.UTC(2026, 10, 27, 12);
 
 /** 40 batches 31..70 days old and 10 batches 0..29 days old, 3 agents each. */
 function seed(file: string): void {
-  const old = Array.from({ length: 40 }, (_, i) => entry(NOW - (31 + i) * DAY_MS, [agentRow('old-a', 0, 5), agentRow('old-b', 1, 6), agentRow('old-c', 2, null)], i));
-  const young = Array.from({ length: 10 }, (_, i) => entry(NOW - i * 3 * DAY_MS, [agentRow('new-a', 0, 5), agentRow('new-b', 1, 6), agentRow('new-c', 2, 7, false)], 100 + i));
+  const old = Array.from({ length: 40 }, (_, i) =>
+    entry(NOW - (31 + i) * DAY_MS, [agentRow('old-a', 0, 5), agentRow('old-b', 1, 6), agentRow('old-c', 2, null)], i),
+  );
+  const young = Array.from({ length: 10 }, (_, i) =>
+    entry(NOW - i * 3 * DAY_MS, [agentRow('new-a', 0, 5), agentRow('new-b', 1, 6), agentRow('new-c', 2, 7, false)], 100 + i),
+  );
   writeEntries(file, [...old, ...young]);
 }
 
@@ -51,7 +55,10 @@ describe('history cleanup', () => {
     await withTempDir(async (dir) => {
       const file = path.join(dir, 'v.db');
       const rows = Array.from({ length: 20 }, (_, i) => agentRow(`agent-${i}`, i, 5));
-      writeEntries(file, Array.from({ length: 300 }, (_, i) => entry(NOW - 60 * DAY_MS, rows, i)));
+      writeEntries(
+        file,
+        Array.from({ length: 300 }, (_, i) => entry(NOW - 60 * DAY_MS, rows, i)),
+      );
       const history = History.open(file);
       try {
         const report = await history.cleanup({ olderThan: '30d', now: NOW, vacuum: true });
@@ -90,7 +97,10 @@ describe('history cleanup', () => {
       const file = path.join(dir, 'damaged.db');
       // Enough rows that the index has pages of its own.
       const rows = Array.from({ length: 20 }, (_, i) => agentRow(`agent-${i}`, i, 5));
-      writeEntries(file, Array.from({ length: 60 }, (_, i) => entry(NOW - 60 * DAY_MS + i, rows, i)));
+      writeEntries(
+        file,
+        Array.from({ length: 60 }, (_, i) => entry(NOW - 60 * DAY_MS + i, rows, i)),
+      );
       expect(await sqlite3(file, 'PRAGMA integrity_check')).toBe('ok');
       await damageIndex(file, 'agent_runs_started_at');
       const before = sha256(file);
@@ -99,7 +109,7 @@ describe('history cleanup', () => {
       expect(await sqlite3(file, 'SELECT count(*) FROM agent_runs NOT INDEXED')).toBe('1200');
 
       const history = History.openForCleanup({ path: file, mustExist: true });
-      let report;
+      let report: Awaited<ReturnType<typeof history.cleanup>>;
       try {
         report = await history.cleanup({ olderThan: '30d', now: NOW });
       } finally {
@@ -118,7 +128,16 @@ describe('history cleanup', () => {
     await withTempDir(async (dir) => {
       const file = path.join(dir, 'whole.db');
       // Batches of 5 agent runs; a chunk size of 7 fits one batch at a time.
-      writeEntries(file, Array.from({ length: 9 }, (_, i) => entry(NOW - 60 * DAY_MS + i, Array.from({ length: 5 }, (_, j) => agentRow(`a${j}`, j, 5)), i)));
+      writeEntries(
+        file,
+        Array.from({ length: 9 }, (_, i) =>
+          entry(
+            NOW - 60 * DAY_MS + i,
+            Array.from({ length: 5 }, (_, j) => agentRow(`a${j}`, j, 5)),
+            i,
+          ),
+        ),
+      );
       const history = History.open(file);
       const controller = new AbortController();
       try {
@@ -128,7 +147,12 @@ describe('history cleanup', () => {
         expect(stopped.complete).toBe(false);
         expect(stopped.agentRunsRemoved).toBe(stopped.batchesRemoved * 5);
         const done = await history.cleanup({ olderThan: '30d', now: NOW, chunkSize: 7 });
-        expect(done).toMatchObject({ complete: true, batchesRemoved: 9 - stopped.batchesRemoved, agentRunsRemoved: (9 - stopped.batchesRemoved) * 5, chunks: 9 - stopped.batchesRemoved });
+        expect(done).toMatchObject({
+          complete: true,
+          batchesRemoved: 9 - stopped.batchesRemoved,
+          agentRunsRemoved: (9 - stopped.batchesRemoved) * 5,
+          chunks: 9 - stopped.batchesRemoved,
+        });
       } finally {
         await history.close();
       }

@@ -26,7 +26,11 @@ describe('history under concurrent batches', () => {
       try {
         expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
         expect(db.pragma('foreign_key_check')).toEqual([]);
-        const count = (sql: string, ...params: unknown[]) => db.prepare(sql).pluck().get(...params) as number;
+        const count = (sql: string, ...params: unknown[]) =>
+          db
+            .prepare(sql)
+            .pluck()
+            .get(...params) as number;
         expect(count('SELECT count(*) FROM batches WHERE run_id = ?', runId)).toBe(runs.length);
         expect(count('SELECT count(*) FROM agent_runs')).toBe(runs.length * 4);
 
@@ -43,7 +47,11 @@ describe('history under concurrent batches', () => {
           OR b.succeeded != (SELECT count(*) FROM agent_runs a WHERE a.batch_id = b.id AND a.ok = 1)`);
         expect(mismatched).toBe(0);
         // Timings from the ring match what the batch reported, to the bit.
-        const spawnMs = db.prepare('SELECT b.batch_seq, a.agent, a.spawn_ms FROM agent_runs a JOIN batches b ON b.id = a.batch_id').raw().all() as [number, string, number][];
+        const spawnMs = db.prepare('SELECT b.batch_seq, a.agent, a.spawn_ms FROM agent_runs a JOIN batches b ON b.id = a.batch_id').raw().all() as [
+          number,
+          string,
+          number,
+        ][];
         const expected = new Map(runs.flatMap((r) => r.outcomes.map((o) => [`${r.batchId}/${o.name}`, o.timings.spawnMs] as const)));
         expect(spawnMs).toHaveLength(expected.size);
         for (const [seq, agent, ms] of spawnMs) expect(ms, `${seq}/${agent}`).toBe(expected.get(`${seq}/${agent}`));

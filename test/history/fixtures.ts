@@ -11,17 +11,42 @@ export const DAY_MS = 86_400_000;
 export function agentRow(agent: string, index: number, spawnMs: number | null, ok = true): AgentRow {
   const spawned = spawnMs !== null;
   return {
-    agent, index, ok: ok && spawned, spawned, stage: !spawned ? 'spawn' : ok ? null : 'run', errorCode: !spawned ? 'E_ENOENT' : ok ? null : 'E_EXIT',
-    pid: spawned ? 1000 + index : null, exitCode: spawned ? (ok ? 0 : 1) : null, signal: null, timedOut: false,
-    queueMs: 0.5, buildMs: 1, launchMs: spawned ? 2 : null, spawnMs, runMs: spawned ? 10 : null,
-    spawnedAt: null, exitedAt: null,
+    agent,
+    index,
+    ok: ok && spawned,
+    spawned,
+    stage: !spawned ? 'spawn' : ok ? null : 'run',
+    errorCode: !spawned ? 'E_ENOENT' : ok ? null : 'E_EXIT',
+    pid: spawned ? 1000 + index : null,
+    exitCode: spawned ? (ok ? 0 : 1) : null,
+    signal: null,
+    timedOut: false,
+    queueMs: 0.5,
+    buildMs: 1,
+    launchMs: spawned ? 2 : null,
+    spawnMs,
+    runMs: spawned ? 10 : null,
+    spawnedAt: null,
+    exitedAt: null,
   };
 }
 
 export function entry(startedAt: number, agents: AgentRow[], batchSeq: number, runId = 'fixture'): BatchEntry {
   const succeeded = agents.filter((a) => a.ok).length;
   return {
-    batch: { runId, batchSeq, host: 'test', pid: 1, startedAt, endedAt: startedAt + 100, total: agents.length, spawned: agents.filter((a) => a.spawned).length, succeeded, failed: agents.length - succeeded, wallMs: 50 },
+    batch: {
+      runId,
+      batchSeq,
+      host: 'test',
+      pid: 1,
+      startedAt,
+      endedAt: startedAt + 100,
+      total: agents.length,
+      spawned: agents.filter((a) => a.spawned).length,
+      succeeded,
+      failed: agents.length - succeeded,
+      wallMs: 50,
+    },
     agents,
   };
 }
@@ -43,7 +68,8 @@ export function sqlite3(file: string, sql: string, { json = false, write = false
   return new Promise((resolve, reject) => {
     const args = [...(write ? [] : ['-readonly']), ...(json ? ['-json'] : []), file, sql];
     execFile(process.env.SQLITE3 ?? 'sqlite3', args, (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') reject(new Error('sqlite3 not found on PATH: install the sqlite3 package (.ci/run does when it is missing)'));
+      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT')
+        reject(new Error('sqlite3 not found on PATH: install the sqlite3 package (.ci/run does when it is missing)'));
       else if (error) reject(new Error(`sqlite3 ${args.join(' ')}: ${stderr || error.message}`));
       else resolve(stdout.trim());
     });

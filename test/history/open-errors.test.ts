@@ -38,7 +38,9 @@ describe('opening a history database', () => {
       const db = new Database(file, { readonly: true });
       try {
         expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-        expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+        expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual(
+          Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+        );
       } finally {
         db.close();
       }
@@ -78,7 +80,10 @@ describe('opening a history database', () => {
       expect(notDb.sqliteCode).toMatch(/^SQLITE_(NOTADB|CORRUPT)/);
 
       const damaged = path.join(dir, 'damaged.db');
-      writeEntries(damaged, Array.from({ length: 200 }, (_, i) => entry(Date.now(), [agentRow('a', 0, 5), agentRow('b', 1, 6)], i)));
+      writeEntries(
+        damaged,
+        Array.from({ length: 200 }, (_, i) => entry(Date.now(), [agentRow('a', 0, 5), agentRow('b', 1, 6)], i)),
+      );
       const bytes = readFileSync(damaged);
       // Scribble over pages 2..4 (the first table's pages), keeping the header page intact.
       for (let i = 4096; i < 4 * 4096; i++) bytes[i] = (i * 7) & 255;
@@ -90,7 +95,10 @@ describe('opening a history database', () => {
   it('reports damage found after opening when reading, checking or cleaning up', async () => {
     await withTempDir(async (dir) => {
       const file = path.join(dir, 'tail-damage.db');
-      writeEntries(file, Array.from({ length: 200 }, (_, i) => entry(Date.now(), [agentRow('a', 0, 5), agentRow('b', 1, 6)], i)));
+      writeEntries(
+        file,
+        Array.from({ length: 200 }, (_, i) => entry(Date.now(), [agentRow('a', 0, 5), agentRow('b', 1, 6)], i)),
+      );
       const bytes = readFileSync(file);
       for (let i = bytes.length - 3 * 4096; i < bytes.length; i++) bytes[i] = (i * 13) & 255;
       writeFileSync(file, bytes);
@@ -108,7 +116,9 @@ describe('opening a history database', () => {
   it('with mustExist, says there is no history instead of creating one', async () => {
     await withTempDir(async (dir) => {
       const file = path.join(dir, 'absent.db');
-      expect(() => History.open({ path: file, mustExist: true })).toThrow(expect.objectContaining({ code: 'E_HISTORY_IO', message: expect.stringContaining('no history database') }));
+      expect(() => History.open({ path: file, mustExist: true })).toThrow(
+        expect.objectContaining({ code: 'E_HISTORY_IO', message: expect.stringContaining('no history database') }),
+      );
       expect(existsSync(file)).toBe(false);
     });
   });

@@ -22,23 +22,35 @@ const isRoot = process.getuid?.() === 0;
 
 /** Every file of `dir` with its size, mode, owner and mtime: any file created, removed or touched shows. */
 function listing(dir: string): string[] {
-  return readdirSync(dir).sort().map((name) => {
-    const s = statSync(path.join(dir, name));
-    return `${name} ${s.size} ${(s.mode & 0o7777).toString(8)} ${s.uid} ${s.mtimeMs}`;
-  });
+  return readdirSync(dir)
+    .sort()
+    .map((name) => {
+      const s = statSync(path.join(dir, name));
+      return `${name} ${s.size} ${(s.mode & 0o7777).toString(8)} ${s.uid} ${s.mtimeMs}`;
+    });
 }
 
 /** Runs fixtures/as-user.ts as `uid` (setpriv), and parses its JSON line. */
-function asUser(uid: number, mode: 'stats' | 'spawner' | 'write', file: string, dir = ''): Promise<{ ok: boolean; code?: string; message?: string; total?: number; written?: { batches: number } }> {
+function asUser(
+  uid: number,
+  mode: 'stats' | 'spawner' | 'write',
+  file: string,
+  dir = '',
+): Promise<{ ok: boolean; code?: string; message?: string; total?: number; written?: { batches: number } }> {
   return new Promise((resolve, reject) => {
-    execFile('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '--import', 'tsx', AS_USER, mode, file, dir], { cwd: ROOT }, (error, stdout, stderr) => {
-      const line = stdout.trim().split('\n').at(-1) ?? '';
-      try {
-        resolve(JSON.parse(line));
-      } catch {
-        reject(new Error(`as-user ${mode} as uid ${uid} printed no result (${error?.message ?? ''}): ${stdout}${stderr}`));
-      }
-    });
+    execFile(
+      'setpriv',
+      [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '--import', 'tsx', AS_USER, mode, file, dir],
+      { cwd: ROOT },
+      (error, stdout, stderr) => {
+        const line = stdout.trim().split('\n').at(-1) ?? '';
+        try {
+          resolve(JSON.parse(line));
+        } catch {
+          reject(new Error(`as-user ${mode} as uid ${uid} printed no result (${error?.message ?? ''}): ${stdout}${stderr}`));
+        }
+      },
+    );
   });
 }
 
@@ -99,7 +111,9 @@ describe('a history opened read-only', () => {
 
   it('says there is no history instead of creating one, and refuses a file that is not SQLite', async () => {
     await withTempDir(async (dir) => {
-      expect(() => History.open({ path: path.join(dir, 'absent.db'), readonly: true })).toThrow(expect.objectContaining({ code: 'E_HISTORY_IO', message: expect.stringContaining('no history database') }));
+      expect(() => History.open({ path: path.join(dir, 'absent.db'), readonly: true })).toThrow(
+        expect.objectContaining({ code: 'E_HISTORY_IO', message: expect.stringContaining('no history database') }),
+      );
       const notes = path.join(dir, 'notes.db');
       writeFileSync(notes, 'not a database\n'.repeat(100));
       expect(() => History.open({ path: notes, readonly: true })).toThrow(expect.objectContaining({ code: 'E_HISTORY_CORRUPT' }));

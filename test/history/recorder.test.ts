@@ -17,17 +17,29 @@ describe('the history recorder', () => {
       // concurrency 1: the agents queue one behind the other, so queue waits are real, also for the agents without a prompt.
       await withSpawner({ workers: 1, prometheus: false, history: { path: db }, jsonl }, async (spawner) => {
         runId = spawner.metrics.runId;
-        const batch = spawner.spawnBatch([
-          { name: 'plain-1', command: 'sh', args: ['-c', 'sleep 0.2'] },
-          { name: 'plain-2', command: 'true' },
-          { name: 'prompted', command: 'cat', prompt: { template: 'hello' } },
-        ], { concurrency: 1 });
+        const batch = spawner.spawnBatch(
+          [
+            { name: 'plain-1', command: 'sh', args: ['-c', 'sleep 0.2'] },
+            { name: 'plain-2', command: 'true' },
+            { name: 'prompted', command: 'cat', prompt: { template: 'hello' } },
+          ],
+          { concurrency: 1 },
+        );
         batchId = batch.batchId;
         outcomes = (await runToEnd(batch)).outcomes;
       });
-      const rows = JSON.parse(await sqlite3(db, 'SELECT b.run_id, b.batch_seq, b.pid, a.agent, a.queue_ms, a.build_ms, a.launch_ms, a.spawn_ms, a.spawn_ms_from FROM agent_runs a JOIN batches b ON b.id = a.batch_id ORDER BY a.idx', { json: true })) as Record<string, unknown>[];
+      const rows = JSON.parse(
+        await sqlite3(
+          db,
+          'SELECT b.run_id, b.batch_seq, b.pid, a.agent, a.queue_ms, a.build_ms, a.launch_ms, a.spawn_ms, a.spawn_ms_from FROM agent_runs a JOIN batches b ON b.id = a.batch_id ORDER BY a.idx',
+          { json: true },
+        ),
+      ) as Record<string, unknown>[];
       expect(rows).toHaveLength(3);
-      const lines = (await readFile(jsonl, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as JsonlLine);
+      const lines = (await readFile(jsonl, 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as JsonlLine);
       for (const [i, row] of rows.entries()) {
         const o = outcomes[i]!;
         expect(row).toMatchObject({ run_id: runId, batch_seq: batchId, pid: process.pid, agent: o.name, launch_ms: null, spawn_ms_from: 'build_start' });

@@ -8,7 +8,19 @@ import { withTempDir } from '../helpers.ts';
 import { agentRow, DAY_MS, entry, writeEntries } from './fixtures.ts';
 
 function fakeReport(): CleanupReport {
-  return { cutoff: '', batchesRemoved: 0, agentRunsRemoved: 0, chunks: 0, complete: true, bytesBefore: 0, bytesAfter: 0, bytesReclaimed: 0, freeBytes: 0, integrity: 'ok', vacuumed: false };
+  return {
+    cutoff: '',
+    batchesRemoved: 0,
+    agentRunsRemoved: 0,
+    chunks: 0,
+    complete: true,
+    bytesBefore: 0,
+    bytesAfter: 0,
+    bytesReclaimed: 0,
+    freeBytes: 0,
+    integrity: 'ok',
+    vacuumed: false,
+  };
 }
 
 describe('scheduleCleanup', () => {
@@ -65,7 +77,10 @@ describe('scheduleCleanup', () => {
   it('runs real cleanups on a history, and close() stops it', async () => {
     await withTempDir(async (dir) => {
       const file = path.join(dir, 'h.db');
-      writeEntries(file, Array.from({ length: 30 }, (_, i) => entry(Date.now() - 40 * DAY_MS, [agentRow('a', 0, 5), agentRow('b', 1, 5)], i)));
+      writeEntries(
+        file,
+        Array.from({ length: 30 }, (_, i) => entry(Date.now() - 40 * DAY_MS, [agentRow('a', 0, 5), agentRow('b', 1, 5)], i)),
+      );
       const history = History.open(file);
       const reports: CleanupReport[] = [];
       let onFirst!: () => void;

@@ -74,7 +74,19 @@ describe('history stats over rows from before schema 2', () => {
     await withTempDir(async (dir) => {
       const file = path.join(dir, 'old.db');
       // 25 old rows: spawn_ms 150 counted from the batch start, queue_ms 100 (a prompt) or NULL (none, not measured then).
-      writeEntries(file, Array.from({ length: 25 }, (_, i) => entry(DAY1 + i, [{ ...agentRow('queued', 0, 150), queueMs: 100 }, { ...agentRow('unqueued', 1, 150), queueMs: null }], i)));
+      writeEntries(
+        file,
+        Array.from({ length: 25 }, (_, i) =>
+          entry(
+            DAY1 + i,
+            [
+              { ...agentRow('queued', 0, 150), queueMs: 100 },
+              { ...agentRow('unqueued', 1, 150), queueMs: null },
+            ],
+            i,
+          ),
+        ),
+      );
       await sqlite3(file, "UPDATE agent_runs SET spawn_ms_from = 'batch_start'", { write: true });
       const history = History.open({ path: file, readonly: true });
       try {

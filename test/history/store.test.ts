@@ -14,16 +14,77 @@ describe('HistoryWriter', () => {
       try {
         const writer = new HistoryWriter(db, file, { flushIntervalMs: 3_600_000 });
         // Every value distinct, so a column written from the wrong field shows.
-        const agent = { agent: 'a1', index: 7, ok: false, spawned: true, stage: 'run', errorCode: 'E_EXIT', pid: 4321, exitCode: 3, signal: 'SIGTERM', timedOut: true,
-          queueMs: 1.5, buildMs: 2.5, launchMs: 3.5, spawnMs: 4.5, runMs: 5.5, spawnedAt: 1_700_000_000_006, exitedAt: 1_700_000_000_007 };
-        const batch = { runId: 'run-x', batchSeq: 9, host: 'h', pid: 55, startedAt: 1_700_000_000_000, endedAt: 1_700_000_000_100, total: 1, spawned: 1, succeeded: 0, failed: 1, wallMs: 77.5 };
+        const agent = {
+          agent: 'a1',
+          index: 7,
+          ok: false,
+          spawned: true,
+          stage: 'run',
+          errorCode: 'E_EXIT',
+          pid: 4321,
+          exitCode: 3,
+          signal: 'SIGTERM',
+          timedOut: true,
+          queueMs: 1.5,
+          buildMs: 2.5,
+          launchMs: 3.5,
+          spawnMs: 4.5,
+          runMs: 5.5,
+          spawnedAt: 1_700_000_000_006,
+          exitedAt: 1_700_000_000_007,
+        };
+        const batch = {
+          runId: 'run-x',
+          batchSeq: 9,
+          host: 'h',
+          pid: 55,
+          startedAt: 1_700_000_000_000,
+          endedAt: 1_700_000_000_100,
+          total: 1,
+          spawned: 1,
+          succeeded: 0,
+          failed: 1,
+          wallMs: 77.5,
+        };
         writer.add({ batch, agents: [agent] });
         writer.flush();
         const b = db.prepare('SELECT * FROM batches').get() as Record<string, unknown>;
-        expect(b).toEqual({ id: b.id, run_id: 'run-x', batch_seq: 9, host: 'h', pid: 55, started_at: 1_700_000_000_000, ended_at: 1_700_000_000_100, total: 1, spawned: 1, succeeded: 0, failed: 1, wall_ms: 77.5 });
+        expect(b).toEqual({
+          id: b.id,
+          run_id: 'run-x',
+          batch_seq: 9,
+          host: 'h',
+          pid: 55,
+          started_at: 1_700_000_000_000,
+          ended_at: 1_700_000_000_100,
+          total: 1,
+          spawned: 1,
+          succeeded: 0,
+          failed: 1,
+          wall_ms: 77.5,
+        });
         expect(db.prepare('SELECT * FROM agent_runs').get()).toEqual({
-          id: expect.any(Number), batch_id: b.id, agent: 'a1', idx: 7, started_at: 1_700_000_000_000, ok: 0, spawned: 1, stage: 'run', error_code: 'E_EXIT', pid: 4321, exit_code: 3, signal: 'SIGTERM',
-          timed_out: 1, queue_ms: 1.5, build_ms: 2.5, launch_ms: 3.5, spawn_ms: 4.5, run_ms: 5.5, spawned_at: 1_700_000_000_006, exited_at: 1_700_000_000_007, spawn_ms_from: 'build_start',
+          id: expect.any(Number),
+          batch_id: b.id,
+          agent: 'a1',
+          idx: 7,
+          started_at: 1_700_000_000_000,
+          ok: 0,
+          spawned: 1,
+          stage: 'run',
+          error_code: 'E_EXIT',
+          pid: 4321,
+          exit_code: 3,
+          signal: 'SIGTERM',
+          timed_out: 1,
+          queue_ms: 1.5,
+          build_ms: 2.5,
+          launch_ms: 3.5,
+          spawn_ms: 4.5,
+          run_ms: 5.5,
+          spawned_at: 1_700_000_000_006,
+          exited_at: 1_700_000_000_007,
+          spawn_ms_from: 'build_start',
         });
       } finally {
         db.close();

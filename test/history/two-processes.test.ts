@@ -57,7 +57,11 @@ describe('two processes writing one history', () => {
         const db = new Database(file, { readonly: true });
         try {
           expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-          const count = (sql: string, ...params: unknown[]) => db.prepare(sql).pluck().get(...params) as number;
+          const count = (sql: string, ...params: unknown[]) =>
+            db
+              .prepare(sql)
+              .pluck()
+              .get(...params) as number;
           for (const r of reports) {
             expect(r.agents).toBe(BATCHES * 3);
             expect(count('SELECT count(*) FROM batches WHERE run_id = ?', r.runId)).toBe(BATCHES);

@@ -24,7 +24,10 @@ describe('helper launcher from dist/', () => {
       await spawner.close();
       console.log(JSON.stringify({ ok: result.ok, sha: outcomes[0].prompt.sha256, echoed: result.stdout.split(' ')[0], helper }));
     `;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     const report = JSON.parse(stdout) as { ok: boolean; sha: string; echoed: string; helper: string[] };
     expect(report.ok).toBe(true);
     expect(report.echoed).toBe(report.sha);

@@ -65,7 +65,9 @@ describe('helper launcher', () => {
 
   it('leaves no agent and no helper behind when the host is killed with SIGKILL', async () => {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const host = spawn(process.execPath, ['--import', tsx, fixture('host.ts').pathname, 'sleep', agentScript('fork-grandchild.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const host = spawn(process.execPath, ['--import', tsx, fixture('host.ts').pathname, 'sleep', agentScript('fork-grandchild.mjs')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       const [line] = (await once(createInterface({ input: host.stdout! }), 'line')) as [string];
       const pids = JSON.parse(line) as { host: number; helpers: number[]; agents: number[] };
@@ -87,7 +89,10 @@ describe('helper launcher', () => {
   it('fails in-flight agents with E_LAUNCHER when the helper dies, kills their trees, and starts a new helper', async () => {
     const launcher = new HelperLauncher({ helpers: 1 });
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
-      const batch = spawner.spawnBatch([sleeper('a'), { name: 'tree', command: process.execPath, args: [agentScript('fork-grandchild.mjs'), 'quiet'], ready: { stdout: '^ready' } }]);
+      const batch = spawner.spawnBatch([
+        sleeper('a'),
+        { name: 'tree', command: process.execPath, args: [agentScript('fork-grandchild.mjs'), 'quiet'], ready: { stdout: '^ready' } },
+      ]);
       const outcomes = await spawned(batch);
       const [helper] = launcher.pids;
       process.kill(helper!, 'SIGKILL');
@@ -108,16 +113,20 @@ describe('helper launcher', () => {
 
   it('fails an agent at the spawn stage when its helper dies before starting it', async () => {
     const launcher = new HelperLauncher({ helpers: 1, entry: fixture('silent-helper.mjs') });
-    await withSpawner({ launcher, workers: 1 }, async (spawner) => {
-      const batch = spawner.spawnBatch([sleeper('waiting')]);
-      // The stand-in never answers: kill it once it is up.
-      await eventually('the helper has started', () => launcher.pids.length === 1);
-      const [helper] = launcher.pids;
-      process.kill(helper!, 'SIGTERM');
-      const [outcome] = await spawned(batch);
-      expect(failure(outcome!)).toEqual({ ok: false, stage: 'spawn', code: 'E_LAUNCHER' });
-      expect(outcome!.error!.message).toBe(`Agent "waiting": the launch helper (pid ${helper}) was killed by SIGTERM before the agent started`);
-    }, { ready: false });
+    await withSpawner(
+      { launcher, workers: 1 },
+      async (spawner) => {
+        const batch = spawner.spawnBatch([sleeper('waiting')]);
+        // The stand-in never answers: kill it once it is up.
+        await eventually('the helper has started', () => launcher.pids.length === 1);
+        const [helper] = launcher.pids;
+        process.kill(helper!, 'SIGTERM');
+        const [outcome] = await spawned(batch);
+        expect(failure(outcome!)).toEqual({ ok: false, stage: 'spawn', code: 'E_LAUNCHER' });
+        expect(outcome!.error!.message).toBe(`Agent "waiting": the launch helper (pid ${helper}) was killed by SIGTERM before the agent started`);
+      },
+      { ready: false },
+    );
   });
 
   it('kills a helper that does not start in time, so neither ready nor the launches queued on it wait for ever', async () => {
@@ -126,7 +135,9 @@ describe('helper launcher', () => {
       // ready settled (withSpawner awaited it) although the helper never said hello.
       const [result] = await spawner.spawnBatch([sleeper('stuck')]).results;
       expect(failure(result!)).toEqual({ ok: false, stage: 'spawn', code: 'E_LAUNCHER' });
-      expect(result!.error!.message).toMatch(/^Agent "stuck": the launch helper \(pid \d+\) was killed \(SIGKILL\) because it did not start within 300 ms, before the agent started$/);
+      expect(result!.error!.message).toMatch(
+        /^Agent "stuck": the launch helper \(pid \d+\) was killed \(SIGKILL\) because it did not start within 300 ms, before the agent started$/,
+      );
     });
   });
 
@@ -135,26 +146,34 @@ describe('helper launcher', () => {
     ['garbage-helper.mjs', /the launch helper \(pid \d+\) was killed \(SIGKILL\) because it sent bad data \(.+\), before the agent started/],
   ])('fails launches with E_LAUNCHER when the helper is broken (%s)', async (entry, message) => {
     const launcher = new HelperLauncher({ helpers: 1, entry: fixture(entry) });
-    await withSpawner({ launcher, workers: 1 }, async (spawner) => {
-      const results: AgentResult[] = await spawner.spawnBatch([sleeper('x')]).results;
-      expect(failure(results[0]!)).toEqual({ ok: false, stage: 'spawn', code: 'E_LAUNCHER' });
-      expect(results[0]!.error!.message).toMatch(message);
-    }, { ready: false });
+    await withSpawner(
+      { launcher, workers: 1 },
+      async (spawner) => {
+        const results: AgentResult[] = await spawner.spawnBatch([sleeper('x')]).results;
+        expect(failure(results[0]!)).toEqual({ ok: false, stage: 'spawn', code: 'E_LAUNCHER' });
+        expect(results[0]!.error!.message).toMatch(message);
+      },
+      { ready: false },
+    );
   });
 
   it('sends launches to a started helper rather than wait for a new one, and spreads them once several are up', async () => {
     const launcher = new HelperLauncher({ helpers: 2 });
-    await withSpawner({ launcher, workers: 1 }, async (spawner) => {
-      // Cold: the first helper is still starting, so both launches queue on it and no second start is begun.
-      const first = await spawned(spawner.spawnBatch([sleeper('a'), sleeper('b')]));
-      expect(launcher.pids).toHaveLength(1);
-      expect(first.map((o) => parentOf(o.pid!))).toEqual([launcher.pids[0], launcher.pids[0]]);
+    await withSpawner(
+      { launcher, workers: 1 },
+      async (spawner) => {
+        // Cold: the first helper is still starting, so both launches queue on it and no second start is begun.
+        const first = await spawned(spawner.spawnBatch([sleeper('a'), sleeper('b')]));
+        expect(launcher.pids).toHaveLength(1);
+        expect(first.map((o) => parentOf(o.pid!))).toEqual([launcher.pids[0], launcher.pids[0]]);
 
-      await launcher.warmUp();
-      expect(launcher.pids).toHaveLength(2);
-      const next = await spawned(spawner.spawnBatch([sleeper('c'), sleeper('d'), sleeper('e'), sleeper('f')]));
-      expect(new Set(next.map((o) => parentOf(o.pid!)))).toEqual(new Set(launcher.pids));
-    }, { ready: false });
+        await launcher.warmUp();
+        expect(launcher.pids).toHaveLength(2);
+        const next = await spawned(spawner.spawnBatch([sleeper('c'), sleeper('d'), sleeper('e'), sleeper('f')]));
+        expect(new Set(next.map((o) => parentOf(o.pid!)))).toEqual(new Set(launcher.pids));
+      },
+      { ready: false },
+    );
   });
 
   it('gives agents the host environment as it is at launch time', async () => {

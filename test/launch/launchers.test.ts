@@ -30,7 +30,10 @@ describe.each(LAUNCHERS)('launcher %s', (launcher) => {
           if (order.length === 1) await writeFile(flag, '');
         }
         expect(order).toEqual(['early', 'late']);
-        expect((await batch.results).map((r) => [r.name, r.ok])).toEqual([['late', true], ['early', true]]);
+        expect((await batch.results).map((r) => [r.name, r.ok])).toEqual([
+          ['late', true],
+          ['early', true],
+        ]);
       });
     });
   });
@@ -43,7 +46,13 @@ describe.each(LAUNCHERS)('launcher %s', (launcher) => {
         const batch = spawner.spawnBatch([
           { name: 'stdin', command: 'sha256sum', prompt },
           { name: 'file', command: NODE, args: [agentScript('prompt-file.mjs'), '{{promptFile}}'], promptVia: 'file', prompt },
-          { name: 'arg', command: 'sh', args: ['-c', 'printf %s "$1" | sha256sum', 'sh', '{{prompt}}'], promptVia: 'arg', prompt: { template: 'kurz: äöü 🚀' } },
+          {
+            name: 'arg',
+            command: 'sh',
+            args: ['-c', 'printf %s "$1" | sha256sum', 'sh', '{{prompt}}'],
+            promptVia: 'arg',
+            prompt: { template: 'kurz: äöü 🚀' },
+          },
         ]);
         const outcomes = new Map<string, SpawnOutcome>();
         for await (const o of batch) outcomes.set(o.name, o);
@@ -89,7 +98,10 @@ describe.each(LAUNCHERS)('launcher %s', (launcher) => {
   it('abort kills the whole process tree, grandchildren included', async () => {
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
       const controller = new AbortController();
-      const batch = spawner.spawnBatch([{ name: 'tree', command: NODE, args: [agentScript('fork-grandchild.mjs'), 'quiet'], ready: { stdout: '^ready' }, killGraceMs: 100 }], { signal: controller.signal });
+      const batch = spawner.spawnBatch(
+        [{ name: 'tree', command: NODE, args: [agentScript('fork-grandchild.mjs'), 'quiet'], ready: { stdout: '^ready' }, killGraceMs: 100 }],
+        { signal: controller.signal },
+      );
       const outcomes: SpawnOutcome[] = [];
       for await (const o of batch) outcomes.push(o);
       const [outcome] = outcomes;
@@ -106,7 +118,9 @@ describe.each(LAUNCHERS)('launcher %s', (launcher) => {
 
   it('caps output per stream and flags the truncation', async () => {
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
-      const batch = spawner.spawnBatch([{ name: 'loud', command: NODE, args: [agentScript('big-output.mjs'), String(3 << 20), 'both'], maxOutputBytes: 100_000 }]);
+      const batch = spawner.spawnBatch([
+        { name: 'loud', command: NODE, args: [agentScript('big-output.mjs'), String(3 << 20), 'both'], maxOutputBytes: 100_000 },
+      ]);
       const [result] = await batch.results;
       expect(result!.ok).toBe(true);
       expect([result!.stdout.length, result!.stderr.length]).toEqual([100_000, 100_000]);
@@ -118,7 +132,14 @@ describe.each(LAUNCHERS)('launcher %s', (launcher) => {
 describe('direct and helper launchers', () => {
   it('give the same outcomes for the same batch', async () => {
     const agents: AgentSpec[] = [
-      { name: 'ok', command: 'sh', args: ['-c', 'cat; echo " $X $PWD"; echo warn äö 🚀 >&2'], env: { X: 'x-value' }, cwd: '/tmp', prompt: { template: 'hi {{agent}} — äö 🚀' } },
+      {
+        name: 'ok',
+        command: 'sh',
+        args: ['-c', 'cat; echo " $X $PWD"; echo warn äö 🚀 >&2'],
+        env: { X: 'x-value' },
+        cwd: '/tmp',
+        prompt: { template: 'hi {{agent}} — äö 🚀' },
+      },
       { name: 'exit', command: 'sh', args: ['-c', 'exit 7'] },
       { name: 'signal', command: 'sh', args: ['-c', 'kill -9 $$'] },
       { name: 'missing', command: 'spawnpool-no-such-command' },
@@ -128,7 +149,18 @@ describe('direct and helper launchers', () => {
     const runWith = async (launcher: 'direct' | 'helper') =>
       withSpawner({ launcher, workers: 1 }, async (spawner) => {
         const results = await spawner.spawnBatch(agents).results;
-        return results.map((r) => ({ name: r.name, ok: r.ok, stage: r.stage, code: r.error?.code, message: r.error?.message, exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut }));
+        return results.map((r) => ({
+          name: r.name,
+          ok: r.ok,
+          stage: r.stage,
+          code: r.error?.code,
+          message: r.error?.message,
+          exitCode: r.exitCode,
+          signal: r.signal,
+          stdout: r.stdout,
+          stderr: r.stderr,
+          timedOut: r.timedOut,
+        }));
       });
     // Set after any helper may have started: the helper must follow the host's environment, not its own.
     process.env.SPAWNPOOL_TEST_INHERITED = 'from the host';

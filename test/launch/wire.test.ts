@@ -57,9 +57,21 @@ describe('FrameReader', () => {
 describe('helper messages', () => {
   it('carry a launch request across, prompt bytes and undefined fields included', () => {
     const request: LaunchRequest = {
-      agent: 'a', command: 'cat', args: ['{{prompt}}'], env: undefined, cwd: undefined,
-      prompt: new Uint8Array(Buffer.from('präsent 🚀')), promptVia: 'stdin', ready: { source: '^up$', flags: 'i' },
-      timeoutMs: undefined, killGraceMs: 10, maxOutputBytes: 100, stream: false, stdin: 'close', stdoutFile: undefined, stderrFile: undefined,
+      agent: 'a',
+      command: 'cat',
+      args: ['{{prompt}}'],
+      env: undefined,
+      cwd: undefined,
+      prompt: new Uint8Array(Buffer.from('präsent 🚀')),
+      promptVia: 'stdin',
+      ready: { source: '^up$', flags: 'i' },
+      timeoutMs: undefined,
+      killGraceMs: 10,
+      maxOutputBytes: 100,
+      stream: false,
+      stdin: 'close',
+      stdoutFile: undefined,
+      stderrFile: undefined,
     };
     const [frame] = new FrameReader().push(join(launchFrame(5, request)));
     expect(frame!.id).toBe(5);
@@ -69,8 +81,17 @@ describe('helper messages', () => {
 
   it('carry an exit across, outputs with multi-byte text included', () => {
     const exit: LaunchExit = {
-      reason: 'exit', pid: 42, exitCode: undefined, signal: 'SIGTERM', stdout: 'ä😀\n', stderr: '\ufffderr',
-      stdoutTruncated: true, stderrTruncated: false, durationMs: 1.5, at: 1_700_000_000_000.25, error: undefined,
+      reason: 'exit',
+      pid: 42,
+      exitCode: undefined,
+      signal: 'SIGTERM',
+      stdout: 'ä😀\n',
+      stderr: '\ufffderr',
+      stdoutTruncated: true,
+      stderrTruncated: false,
+      durationMs: 1.5,
+      at: 1_700_000_000_000.25,
+      error: undefined,
     };
     const [frame] = new FrameReader().push(join(exitedFrame(9, exit)));
     expect(readExited(frame!)).toStrictEqual(exit);

@@ -103,7 +103,20 @@ describe('MetricsRing: round trip', () => {
       }
     }
     // A few awkward but legal values.
-    written.push(rec({ stage: 'exit', ok: false, errorCode: 1, agentId: 0, batchId: 0, writerThreadId: 0, pid: 0, timestamp: 0.1, durationMs: -0, detailMs: Number.MIN_VALUE }));
+    written.push(
+      rec({
+        stage: 'exit',
+        ok: false,
+        errorCode: 1,
+        agentId: 0,
+        batchId: 0,
+        writerThreadId: 0,
+        pid: 0,
+        timestamp: 0.1,
+        durationMs: -0,
+        detailMs: Number.MIN_VALUE,
+      }),
+    );
     written.push(rec({ stage: 'build', errorCode: 0, agentId: 1, timestamp: Number.MAX_VALUE, durationMs: 1 / 3, detailMs: Math.PI }));
     for (const r of written) ring.write(r);
     const got = drainAll(ring);
@@ -352,7 +365,13 @@ describe('MetricsRing: cursors wrapping at 2^32', () => {
 
   const starts = [2 ** 32 - 1, 2 ** 32 - 2, 2 ** 32 - 5, 2 ** 32 - 8, 2 ** 32 - 64, 2 ** 31 - 3, 2 ** 31, 0, 5];
   it.each(starts)('startCursor %i: drain every capacity writes, nothing lost or duplicated', (start) => {
-    for (const [capacity, lanes] of [[2, 1], [4, 0], [8, 1], [64, 1], [64, 0]] as const) {
+    for (const [capacity, lanes] of [
+      [2, 1],
+      [4, 0],
+      [8, 1],
+      [64, 1],
+      [64, 0],
+    ] as const) {
       const ring = MetricsRing.create({ capacity, lanes, startCursor: start });
       const seen: number[] = [];
       const n = capacity * 5 + 3;
@@ -367,7 +386,11 @@ describe('MetricsRing: cursors wrapping at 2^32', () => {
   });
 
   it.each(starts)('startCursor %i: lag and overwrite across the boundary count exactly', (start) => {
-    for (const [capacity, lanes] of [[2, 1], [8, 0], [32, 1]] as const) {
+    for (const [capacity, lanes] of [
+      [2, 1],
+      [8, 0],
+      [32, 1],
+    ] as const) {
       const ring = MetricsRing.create({ capacity, lanes, startCursor: start });
       const seen: number[] = [];
       let next = 0;
@@ -411,13 +434,31 @@ describe('MetricsRing: lanes', () => {
     const views = [1, 2, 3, 4].map(() => MetricsRing.attach(ring.buffer));
     // Views 1 and 2 get lanes 0 and 1; 3 and 4 share the shared lane, in ticket order.
     for (let w = 0; w < 4; w++) views[w]!.write(nth(0, w + 1));
-    const order: [number, number][] = [[3, 1], [4, 1], [2, 1], [1, 1], [3, 2], [1, 2], [4, 2], [2, 2]];
+    const order: [number, number][] = [
+      [3, 1],
+      [4, 1],
+      [2, 1],
+      [1, 1],
+      [3, 2],
+      [1, 2],
+      [4, 2],
+      [2, 2],
+    ];
     for (const [w, n] of order) views[w - 1]!.write(nth(n, w));
     const got = drainAll(ring).map((r) => [r.writerThreadId, r.agentId]);
     expect(got).toEqual([
-      [1, 0], [1, 1], [1, 2],
-      [2, 0], [2, 1], [2, 2],
-      [3, 0], [4, 0], [3, 1], [4, 1], [3, 2], [4, 2],
+      [1, 0],
+      [1, 1],
+      [1, 2],
+      [2, 0],
+      [2, 1],
+      [2, 2],
+      [3, 0],
+      [4, 0],
+      [3, 1],
+      [4, 1],
+      [3, 2],
+      [4, 2],
     ]);
     expectCounts(ring, { written: 12, read: 12, dropped: 0 });
   });
@@ -738,7 +779,7 @@ describe('MetricsRing: corruption', () => {
     }
   });
 
-  it("single-writer lane: a complete record of another ticket in the slot (right checksum, wrong seq) is not returned", () => {
+  it('single-writer lane: a complete record of another ticket in the slot (right checksum, wrong seq) is not returned', () => {
     const ring = MetricsRing.create({ capacity: 4, lanes: 1 });
     for (let i = 0; i < 3; i++) ring.write(nth(i));
     const h = words(ring);

@@ -97,7 +97,15 @@ interface RunResult {
  * writes, yielding to the event loop with setImmediate, until every writer is
  * done, then drains once more.
  */
-async function run(opts: { capacity: number; lanes?: number; workers: number; perWorker: number; mainCount: number; seed: number; startCursor?: number }): Promise<RunResult> {
+async function run(opts: {
+  capacity: number;
+  lanes?: number;
+  workers: number;
+  perWorker: number;
+  mainCount: number;
+  seed: number;
+  startCursor?: number;
+}): Promise<RunResult> {
   const ring = MetricsRing.create({ capacity: opts.capacity, ...(opts.lanes === undefined ? {} : { lanes: opts.lanes }), startCursor: opts.startCursor ?? 0 });
   const gate = new SharedArrayBuffer(4);
   const verifier = new Verifier(opts.seed, opts.workers + 1);

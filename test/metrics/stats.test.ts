@@ -6,7 +6,7 @@ import { RollingWindow, type WindowStats } from '../../src/metrics/window.ts';
 
 function seeded(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** The straightforward computation (what latencyStats did before it kept anything sorted): sort a copy, read each figure. */
@@ -96,18 +96,14 @@ describe('rolling window', () => {
 
   it('equals the window recomputed from scratch after every push (property)', () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 40 }),
-        fc.array(fc.record({ d: durationArb, ok: fc.boolean() }), { maxLength: 150 }),
-        (size, outcomes) => {
-          const w = new RollingWindow(size);
-          for (let i = 0; i < outcomes.length; i++) {
-            w.push(outcomes[i]!.d, outcomes[i]!.ok);
-            expect(w.stats()).toEqual(referenceWindow(outcomes.slice(0, i + 1), size));
-          }
-          expect(w.length).toBe(Math.min(size, outcomes.length));
-        },
-      ),
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.array(fc.record({ d: durationArb, ok: fc.boolean() }), { maxLength: 150 }), (size, outcomes) => {
+        const w = new RollingWindow(size);
+        for (let i = 0; i < outcomes.length; i++) {
+          w.push(outcomes[i]!.d, outcomes[i]!.ok);
+          expect(w.stats()).toEqual(referenceWindow(outcomes.slice(0, i + 1), size));
+        }
+        expect(w.length).toBe(Math.min(size, outcomes.length));
+      }),
       { numRuns: 300 },
     );
   });

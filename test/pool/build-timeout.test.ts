@@ -14,7 +14,11 @@ describe('build timeout', () => {
       expect(results[1]).toMatchObject({ name: 'fine', ok: true });
       // The stuck worker was replaced: both workers build again.
       const again = await spawner.spawnBatch([agent('a'), agent('b'), agent('c')]).results;
-      expect(again.map((r) => [r.name, r.ok, r.error?.message])).toEqual([["a", true, undefined], ["b", true, undefined], ["c", true, undefined]]);
+      expect(again.map((r) => [r.name, r.ok, r.error?.message])).toEqual([
+        ['a', true, undefined],
+        ['b', true, undefined],
+        ['c', true, undefined],
+      ]);
     });
   });
 

@@ -57,7 +57,8 @@ describe('buildFromSpec with the default builder', () => {
 });
 
 describe('buildFromSpec with a custom builder', () => {
-  const run = (builder: PromptBuilder) => buildFromSpec({ template: 'T {{x}}', vars: { x: 1 }, context: ['notes.md'], maxTokens: 50 }, { agent: 'cb', root, builder });
+  const run = (builder: PromptBuilder) =>
+    buildFromSpec({ template: 'T {{x}}', vars: { x: 1 }, context: ['notes.md'], maxTokens: 50 }, { agent: 'cb', root, builder });
 
   it('hands over the loaded template, vars and counted context, and encodes a string', async () => {
     let seen: BuilderInput | undefined;
@@ -90,7 +91,11 @@ describe('buildFromSpec with a custom builder', () => {
 
   it('rejects any other result with E_BUILD naming the type and the agent', async () => {
     await expect(run((() => 42) as unknown as PromptBuilder)).rejects.toThrow(
-      expect.objectContaining({ code: 'E_BUILD', agent: 'cb', message: expect.stringMatching(/Agent "cb".*builder returned number, expected a string or Uint8Array/) }),
+      expect.objectContaining({
+        code: 'E_BUILD',
+        agent: 'cb',
+        message: expect.stringMatching(/Agent "cb".*builder returned number, expected a string or Uint8Array/),
+      }),
     );
   });
 

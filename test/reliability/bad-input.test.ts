@@ -20,7 +20,11 @@ import { agentScript, tempDir } from './helpers.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 interface Case {
   /** What is wrong. */
@@ -88,14 +92,26 @@ const CASES: Case[] = [
   },
   {
     title: "an argument over the OS limit with promptVia 'arg' (inline template)",
-    file: (marker) => agentsFile(marker, { name: 'long-arg', ...node('print-args.mjs'), args: ['{{prompt}}'], promptVia: 'arg', prompt: { template: 'word '.repeat(40_000) } }),
-    message: [/agent "long-arg" \(agents\[1\]\): field "args\.0": argument is \d+ bytes once the prompt .* over the OS limit of 131072 bytes per argument; use promptVia "stdin" or "file"/],
+    file: (marker) =>
+      agentsFile(marker, { name: 'long-arg', ...node('print-args.mjs'), args: ['{{prompt}}'], promptVia: 'arg', prompt: { template: 'word '.repeat(40_000) } }),
+    message: [
+      /agent "long-arg" \(agents\[1\]\): field "args\.0": argument is \d+ bytes once the prompt .* over the OS limit of 131072 bytes per argument; use promptVia "stdin" or "file"/,
+    ],
   },
   {
     title: "an argument over the OS limit with promptVia 'arg' (context file)",
-    file: (marker) => agentsFile(marker, { name: 'long-context', command: process.execPath, args: [agentScript('print-args.mjs'), '--prompt={{prompt}}'], promptVia: 'arg', prompt: { template: 'Review:', context: ['big.md'] } }),
+    file: (marker) =>
+      agentsFile(marker, {
+        name: 'long-context',
+        command: process.execPath,
+        args: [agentScript('print-args.mjs'), '--prompt={{prompt}}'],
+        promptVia: 'arg',
+        prompt: { template: 'Review:', context: ['big.md'] },
+      }),
     files: { 'big.md': 'line of context\n'.repeat(10_000) },
-    message: [/agent "long-context" \(agents\[1\]\): field "args\.1": argument is \d+ bytes once the prompt \(at least 160\d+ bytes\) is substituted, over the OS limit/],
+    message: [
+      /agent "long-context" \(agents\[1\]\): field "args\.1": argument is \d+ bytes once the prompt \(at least 160\d+ bytes\) is substituted, over the OS limit/,
+    ],
   },
   {
     title: '--workers 0',
@@ -173,17 +189,27 @@ describe('bad input through the library', () => {
     await writeFile(path.join(dir, 'ok.md'), 'fine');
     await mkdir(path.join(dir, 'folder'));
     const check = (prompt: object, extra: object = {}) =>
-      preflightAgents(resolveAgents([{ name: 'ok', command: 'x' }, { name: 'bad', command: 'x', prompt, ...extra }]), { root: dir });
+      preflightAgents(
+        resolveAgents([
+          { name: 'ok', command: 'x' },
+          { name: 'bad', command: 'x', prompt, ...extra },
+        ]),
+        { root: dir },
+      );
 
     await expect(check({ context: ['ok.md'] })).resolves.toBeUndefined();
-    await expect(check({ context: ['ok.md', '/etc/hostname'] })).rejects.toThrow(/^agent "bad" \(agents\[1\]\): field "prompt\.context\.1": .*outside the root/);
+    await expect(check({ context: ['ok.md', '/etc/hostname'] })).rejects.toThrow(
+      /^agent "bad" \(agents\[1\]\): field "prompt\.context\.1": .*outside the root/,
+    );
     await expect(check({ context: ['folder'] })).rejects.toThrow(/field "prompt\.context\.0": context file "folder" is not a regular file/);
     await expect(check({ templateFile: 'none.mustache' })).rejects.toThrow(/field "prompt\.templateFile": .*cannot be read/);
     await expect(check({ template: '{{/x}}' })).rejects.toThrow(ConfigError);
     await expect(check({ template: 'x' }, { args: ['a'.repeat(200_000)] })).rejects.toThrow(/field "args\.0": argument is 200001 bytes, over the OS limit/);
     // Under the per-argument limit, but over the total with the environment.
     const env = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`V${i}`, 'v'.repeat(120_000)]));
-    await expect(check({ template: 'x' }, { args: ['{{prompt}}'], promptVia: 'arg', env })).rejects.toThrow(/field "args": arguments and environment total \d+ bytes/);
+    await expect(check({ template: 'x' }, { args: ['{{prompt}}'], promptVia: 'arg', env })).rejects.toThrow(
+      /field "args": arguments and environment total \d+ bytes/,
+    );
     // A custom builder's template is its own business: not parsed, no size assumed.
     const custom = resolveAgents([{ name: 'c', command: 'x', args: ['{{prompt}}'], promptVia: 'arg', prompt: { template: `{{/x}} ${'w '.repeat(100_000)}` } }]);
     await expect(preflightAgents(custom, { root: dir, customBuilder: true })).resolves.toBeUndefined();

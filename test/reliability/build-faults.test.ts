@@ -76,7 +76,12 @@ describe('build faults', () => {
 
   it('a missing builder module is reported the same way', async () => {
     await withSpawner({ workers: 1, builder: builderUrl('no-such-builder.mjs') }, async (spawner) => {
-      const done = await finish(spawner.spawnBatch([{ name: 'needs-prompt', command: '/bin/true', prompt: { template: 'x' } }, { name: 'plain', command: '/bin/true' }]));
+      const done = await finish(
+        spawner.spawnBatch([
+          { name: 'needs-prompt', command: '/bin/true', prompt: { template: 'x' } },
+          { name: 'plain', command: '/bin/true' },
+        ]),
+      );
       expectBuildFailure(done, 'needs-prompt', /no-such-builder\.mjs failed to load/);
       expect(agent(done, 'plain').result.ok).toBe(true);
     });

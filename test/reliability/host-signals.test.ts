@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { newTag, settleLeftovers } from './helpers.ts';
 
 const HOST = fileURLToPath(new URL('../fixtures/hosts/signal-host.ts', import.meta.url));

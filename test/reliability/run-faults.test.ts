@@ -90,6 +90,14 @@ describe('run faults', () => {
     }
     const snap = spawner.metrics.snapshot();
     expect(snap.invalid).toBe(0);
-    expect(snap.written).toBe(snap.dropped + snap.totals.build.ok + snap.totals.build.failed + snap.totals.spawn.ok + snap.totals.spawn.failed + snap.totals.exit.ok + snap.totals.exit.failed);
+    expect(snap.written).toBe(
+      snap.dropped +
+        snap.totals.build.ok +
+        snap.totals.build.failed +
+        snap.totals.spawn.ok +
+        snap.totals.spawn.failed +
+        snap.totals.exit.ok +
+        snap.totals.exit.failed,
+    );
   });
 });

@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Spawner } from '../../src/spawner.ts';
 import { agent, finish, nodeAgent, tempDir } from './helpers.ts';
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 interface PromptFileReport {
   file: string;
@@ -63,7 +67,13 @@ describe('security', () => {
       spawner.spawnBatch([
         { name: 'args', ...nodeAgent('print-args.mjs', ...nasty), cwd: dir },
         { name: 'prompt-arg', ...nodeAgent('print-args.mjs', 'before', '{{prompt}}', 'after'), promptVia: 'arg', prompt: { template: prompt }, cwd: dir },
-        { name: 'env', command: process.execPath, args: ['-e', 'process.stdout.write(JSON.stringify(process.env.NASTY))'], env: { NASTY: `$(touch ${marker(7)})` }, cwd: dir },
+        {
+          name: 'env',
+          command: process.execPath,
+          args: ['-e', 'process.stdout.write(JSON.stringify(process.env.NASTY))'],
+          env: { NASTY: `$(touch ${marker(7)})` },
+          cwd: dir,
+        },
         { name: 'shell-syntax-command', command: `/bin/true; touch ${marker(8)}`, cwd: dir },
       ]),
     );
@@ -80,7 +90,11 @@ describe('security', () => {
   });
 
   it("promptVia 'file': a 0600 file in a 0700 folder, gone after a normal exit", async () => {
-    const done = await finish(spawner.spawnBatch([{ name: 'reads-file', ...nodeAgent('prompt-file.mjs', '{{promptFile}}'), promptVia: 'file', prompt: { template: 'secret prompt for {{agent}}' } }]));
+    const done = await finish(
+      spawner.spawnBatch([
+        { name: 'reads-file', ...nodeAgent('prompt-file.mjs', '{{promptFile}}'), promptVia: 'file', prompt: { template: 'secret prompt for {{agent}}' } },
+      ]),
+    );
     const { outcome, result } = agent(done, 'reads-file');
     expect(result.ok).toBe(true);
     const report = promptFileReport(result.stdout);
@@ -94,13 +108,21 @@ describe('security', () => {
 
   it("promptVia 'file': the temp file is removed after a timeout and after an abort", async () => {
     const controller = new AbortController();
-    const stay = { ...nodeAgent('prompt-file.mjs', '{{promptFile}}', 'stay'), promptVia: 'file' as const, prompt: { template: 'x' }, ready: { stdout: '^\\{' } };
+    const stay = {
+      ...nodeAgent('prompt-file.mjs', '{{promptFile}}', 'stay'),
+      promptVia: 'file' as const,
+      prompt: { template: 'x' },
+      ready: { stdout: '^\\{' },
+    };
     const up = new Map<string, Promise<unknown>>();
     const done = await finish(
-      spawner.spawnBatch([
-        { name: 'times-out', ...stay, timeoutMs: 4000 },
-        { name: 'aborted', ...stay },
-      ], { signal: controller.signal }),
+      spawner.spawnBatch(
+        [
+          { name: 'times-out', ...stay, timeoutMs: 4000 },
+          { name: 'aborted', ...stay },
+        ],
+        { signal: controller.signal },
+      ),
       (o) => {
         up.set(o.name, o.result);
         // Abort once both are up (both files exist) and the first has timed out.

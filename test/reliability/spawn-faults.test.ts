@@ -71,7 +71,12 @@ describe('spawn faults', () => {
 
   it('counts each failure in the ring with its code', async () => {
     const before = spawner.metrics.snapshot().totals.spawn;
-    await finish(spawner.spawnBatch([{ name: 'gone', command: path.join(dir, 'nothing-here') }, { name: 'fine', command: '/bin/true' }]));
+    await finish(
+      spawner.spawnBatch([
+        { name: 'gone', command: path.join(dir, 'nothing-here') },
+        { name: 'fine', command: '/bin/true' },
+      ]),
+    );
     const after = spawner.metrics.snapshot();
     expect(after.totals.spawn.failed - before.failed).toBe(1);
     expect(after.totals.spawn.ok - before.ok).toBe(1);

@@ -47,9 +47,8 @@ describe('worker death', () => {
   });
 
   it('a builder over the worker heap limit fails that agent at build; the next batch works', async () => {
-    await withSpawner(
-      { workers: 1, builder: builderUrl('heap-bomb.mjs'), workerResourceLimits: { maxOldGenerationSizeMb: 32 } },
-      (spawner) => expectDeathContained(spawner, 'bomb'),
+    await withSpawner({ workers: 1, builder: builderUrl('heap-bomb.mjs'), workerResourceLimits: { maxOldGenerationSizeMb: 32 } }, (spawner) =>
+      expectDeathContained(spawner, 'bomb'),
     );
   });
 });

@@ -93,7 +93,12 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 async function main(): Promise<number> {
   const opts = options();
-  const spawner = new Spawner({ workers: opts.workers, ringCapacity: opts.ringCapacity, windowSize: Math.min(1000, opts.ringCapacity), ...(opts.launcher ? { launcher: opts.launcher } : {}) });
+  const spawner = new Spawner({
+    workers: opts.workers,
+    ringCapacity: opts.ringCapacity,
+    windowSize: Math.min(1000, opts.ringCapacity),
+    ...(opts.launcher ? { launcher: opts.launcher } : {}),
+  });
   const problems: string[] = [];
   try {
     await spawner.ready;
@@ -107,7 +112,9 @@ async function main(): Promise<number> {
     let nextReport = started + 10_000;
     let batches = 0;
     let maxWindow = 0;
-    process.stdout.write(`soak: ${opts.seconds} s, ${opts.agents} agents per batch, concurrency ${opts.concurrency}, ${opts.workers} workers, ring ${opts.ringCapacity} slots, RSS at start ${mib(rssStart)}\n`);
+    process.stdout.write(
+      `soak: ${opts.seconds} s, ${opts.agents} agents per batch, concurrency ${opts.concurrency}, ${opts.workers} workers, ring ${opts.ringCapacity} slots, RSS at start ${mib(rssStart)}\n`,
+    );
 
     while (performance.now() < deadline && problems.length === 0) {
       const batch = spawner.spawnBatch(specs, { concurrency: opts.concurrency });
@@ -122,18 +129,23 @@ async function main(): Promise<number> {
       maxWindow = Math.max(maxWindow, snap.count, snap.build.count, snap.run.count);
       if (outcomes.length !== specs.length) problems.push(`batch ${batch.batchId}: ${outcomes.length} outcomes for ${specs.length} agents`);
       if (c.invalid !== 0) problems.push(`batch ${batch.batchId}: ${c.invalid} invalid records`);
-      if (c.pending !== 0 || c.written !== c.read + c.dropped) problems.push(`batch ${batch.batchId}: written ${c.written} != read ${c.read} + dropped ${c.dropped} (pending ${c.pending})`);
-      if (JSON.stringify(c.totals) !== JSON.stringify(expected)) problems.push(`batch ${batch.batchId}: ring totals ${JSON.stringify(c.totals)} != expected ${JSON.stringify(expected)}`);
+      if (c.pending !== 0 || c.written !== c.read + c.dropped)
+        problems.push(`batch ${batch.batchId}: written ${c.written} != read ${c.read} + dropped ${c.dropped} (pending ${c.pending})`);
+      if (JSON.stringify(c.totals) !== JSON.stringify(expected))
+        problems.push(`batch ${batch.batchId}: ring totals ${JSON.stringify(c.totals)} != expected ${JSON.stringify(expected)}`);
       const seenCount = seen.build.ok + seen.build.failed + seen.spawn.ok + seen.spawn.failed + seen.exit.ok + seen.exit.failed;
       if (seenCount !== c.read) problems.push(`batch ${batch.batchId}: subscribers saw ${seenCount} records, ring read ${c.read}`);
-      if (c.dropped === 0 && JSON.stringify(seen) !== JSON.stringify(expected)) problems.push(`batch ${batch.batchId}: records seen ${JSON.stringify(seen)} != expected ${JSON.stringify(expected)}`);
+      if (c.dropped === 0 && JSON.stringify(seen) !== JSON.stringify(expected))
+        problems.push(`batch ${batch.batchId}: records seen ${JSON.stringify(seen)} != expected ${JSON.stringify(expected)}`);
       if (maxWindow > snap.windowSize) problems.push(`batch ${batch.batchId}: window holds ${maxWindow} > its size ${snap.windowSize}`);
 
       const now = performance.now();
       if (now >= nextReport) {
         nextReport = now + 10_000;
         const secs = (now - started) / 1000;
-        process.stdout.write(`  ${secs.toFixed(0)} s: ${batches} batches, ${c.written} records (${(c.written / secs).toFixed(0)}/s), dropped ${c.dropped}, invalid ${c.invalid}, RSS ${mib(process.memoryUsage.rss())}\n`);
+        process.stdout.write(
+          `  ${secs.toFixed(0)} s: ${batches} batches, ${c.written} records (${(c.written / secs).toFixed(0)}/s), dropped ${c.dropped}, invalid ${c.invalid}, RSS ${mib(process.memoryUsage.rss())}\n`,
+        );
       }
     }
 

@@ -12,7 +12,14 @@ describe('agent spec validation', () => {
       defaults: { command: 'node', env: { A: '1', B: '1' }, prompt: { vars: { x: 1, y: 1 }, template: 't' }, timeoutMs: 5 },
       agents: [{ name: 'a', env: { B: '2' }, prompt: { vars: { y: 2 } } }],
     });
-    expect(agent).toMatchObject({ name: 'a', command: 'node', env: { A: '1', B: '2' }, timeoutMs: 5, promptVia: 'stdin', prompt: { template: 't', vars: { x: 1, y: 2 } } });
+    expect(agent).toMatchObject({
+      name: 'a',
+      command: 'node',
+      env: { A: '1', B: '2' },
+      timeoutMs: 5,
+      promptVia: 'stdin',
+      prompt: { template: 't', vars: { x: 1, y: 2 } },
+    });
   });
 
   it.each([
@@ -45,7 +52,15 @@ describe('agent spec validation', () => {
   it('resolves a relative cwd against the agents file folder', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'spawnpool-spec-'));
     const file = path.join(dir, 'agents.json');
-    await writeFile(file, JSON.stringify({ agents: [{ name: 'x', command: 'y', cwd: 'sub' }, { name: 'z', command: 'y' }] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        agents: [
+          { name: 'x', command: 'y', cwd: 'sub' },
+          { name: 'z', command: 'y' },
+        ],
+      }),
+    );
     const loaded = await loadAgentsFile(file);
     expect(loaded.agents.map((a) => a.cwd)).toEqual([path.join(dir, 'sub'), dir]);
   });

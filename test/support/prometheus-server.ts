@@ -73,12 +73,17 @@ export async function startPrometheus(targets: ScrapeTarget[], { scrapeIntervalM
     ]),
   ].join('\n');
   await writeFile(path.join(dir, 'prometheus.yml'), `${config}\n`);
-  const started = await startBinary(PROMETHEUS, dir, (port) => [
-    `--config.file=${path.join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-  ], '/-/ready');
+  const started = await startBinary(
+    PROMETHEUS,
+    dir,
+    (port) => [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    '/-/ready',
+  );
   const api = async (expr: string, time?: number): Promise<PromSample[]> => {
     const params = new URLSearchParams({ query: expr, ...(time === undefined ? {} : { time: time.toFixed(3) }) });
     const res = await fetch(`${started.url}/api/v1/query?${params}`);
@@ -88,7 +93,8 @@ export async function startPrometheus(targets: ScrapeTarget[], { scrapeIntervalM
     if (data.resultType === 'scalar') return [{ metric: {}, value: data.result as [number, string] }];
     return data.result as PromSample[];
   };
-  const samples = async (selector: string, time?: number) => (await api(selector, time)) as unknown as { metric: Record<string, string>; values: [number, string][] }[];
+  const samples = async (selector: string, time?: number) =>
+    (await api(selector, time)) as unknown as { metric: Record<string, string>; values: [number, string][] }[];
   const scalar = async (expr: string, time?: number) => {
     const result = await api(expr, time);
     if (result.length > 1) throw new Error(`${expr} returned ${result.length} series: ${JSON.stringify(result.map((r) => r.metric))}`);
@@ -139,7 +145,8 @@ export async function startPushgateway(): Promise<Pushgateway> {
 export function promtoolCheck(exposition: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(PROMTOOL, ['check', 'metrics'], (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') reject(new Error(`${PROMTOOL} not found on PATH: install the prometheus package (.ci/run does when it is missing)`));
+      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT')
+        reject(new Error(`${PROMTOOL} not found on PATH: install the prometheus package (.ci/run does when it is missing)`));
       else resolve(`${stdout}${stderr}`.trim() + (error ? `\n(exit ${String(error.code)})` : ''));
     });
     child.stdin!.end(exposition);
@@ -163,7 +170,9 @@ async function startBinary(binary: string, dir: string, args: (port: number) => 
     const spawned = await Promise.race([once(child, 'spawn').then(() => undefined), once(child, 'error').then(([e]) => e as NodeJS.ErrnoException)]);
     if (spawned !== undefined) {
       await rm(dir, { recursive: true, force: true });
-      throw new Error(spawned.code === 'ENOENT' ? `${binary} not found on PATH (.ci/run installs it when missing)` : `cannot start ${binary}: ${spawned.message}`);
+      throw new Error(
+        spawned.code === 'ENOENT' ? `${binary} not found on PATH (.ci/run installs it when missing)` : `cannot start ${binary}: ${spawned.message}`,
+      );
     }
     const killOnExit = () => child.kill('SIGKILL');
     process.once('exit', killOnExit);

@@ -30,7 +30,10 @@ export interface RealClis {
 }
 
 async function executable(file: string): Promise<boolean> {
-  return access(file, constants.X_OK).then(() => true, () => false);
+  return access(file, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function allIn(bin: string): Promise<boolean> {
@@ -46,7 +49,9 @@ async function allIn(bin: string): Promise<boolean> {
 export async function findOrInstallClis(log: (message: string) => void = (m) => console.log(m)): Promise<RealClis> {
   let bin = DEFAULT_BIN;
   if (!(await allIn(bin))) {
-    log(`real agents: claude, codex and gemini are not in ${bin}: installing them with ${path.join(KIT, 'install-clis.sh')} (about 760 MB; this can take minutes)`);
+    log(
+      `real agents: claude, codex and gemini are not in ${bin}: installing them with ${path.join(KIT, 'install-clis.sh')} (about 760 MB; this can take minutes)`,
+    );
     try {
       const { stdout } = await run('bash', [path.join(KIT, 'install-clis.sh')], { timeout: 20 * 60_000, maxBuffer: 16 << 20 });
       bin = stdout.trim().split('\n').at(-1) ?? bin;
@@ -117,7 +122,14 @@ export function cliEnv(cli: RealCli, home: string, port: number): Record<string,
   const common = { HOME: home, NO_COLOR: '1', TERM: 'dumb' };
   switch (cli) {
     case 'claude':
-      return { ...common, ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: 'test', DISABLE_TELEMETRY: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1' };
+      return {
+        ...common,
+        ANTHROPIC_BASE_URL: url,
+        ANTHROPIC_API_KEY: 'test',
+        DISABLE_TELEMETRY: '1',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        DISABLE_AUTOUPDATER: '1',
+      };
     case 'codex':
       return { ...common, CODEX_HOME: path.join(home, '.codex'), OPENAI_API_KEY: 'test' };
     case 'gemini':

@@ -43,7 +43,11 @@ export async function startRedis(): Promise<RedisServer> {
     const spawned = await Promise.race([once(child, 'spawn').then(() => undefined), once(child, 'error').then(([e]) => e as NodeJS.ErrnoException)]);
     if (spawned !== undefined) {
       await rm(dir, { recursive: true, force: true });
-      throw new Error(spawned.code === 'ENOENT' ? `${BINARY} not found on PATH: install Redis (.ci/run does when it is missing)` : `cannot start ${BINARY}: ${spawned.message}`);
+      throw new Error(
+        spawned.code === 'ENOENT'
+          ? `${BINARY} not found on PATH: install Redis (.ci/run does when it is missing)`
+          : `cannot start ${BINARY}: ${spawned.message}`,
+      );
     }
     const killOnExit = () => child.kill('SIGKILL');
     process.once('exit', killOnExit);

@@ -100,7 +100,9 @@ describe('loadTasks', () => {
 
   it('names a missing file, and a file whose format its name does not tell', async () => {
     await expect(loadTasks('/nonexistent/tasks.jsonl')).rejects.toThrow('/nonexistent/tasks.jsonl: cannot read the tasks file: no such file');
-    expect(() => formatOf('tasks.txt')).toThrow('tasks.txt: cannot tell the tasks file\'s format from its name: use .jsonl (JSON lines) or .csv (with a header line)');
+    expect(() => formatOf('tasks.txt')).toThrow(
+      "tasks.txt: cannot tell the tasks file's format from its name: use .jsonl (JSON lines) or .csv (with a header line)",
+    );
     expect(formatOf('t.NDJSON')).toBe('jsonl');
   });
 });
