@@ -51,10 +51,6 @@ export class RollingWindow {
     if (this.#filled < this.size) this.#filled++;
   }
 
-  get length(): number {
-    return this.#filled;
-  }
-
   stats(): WindowStats {
     return {
       ...sortedLatencyStats(this.#sorted, this.#succeeded),

@@ -82,10 +82,6 @@ export class BuildPool {
     await Promise.allSettled(tasks);
   }
 
-  get threads(): number {
-    return this.#piscina.threads.length;
-  }
-
   async close(): Promise<void> {
     await this.#piscina.destroy();
   }

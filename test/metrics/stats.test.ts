@@ -102,7 +102,7 @@ describe('rolling window', () => {
           w.push(outcomes[i]!.d, outcomes[i]!.ok);
           expect(w.stats()).toEqual(referenceWindow(outcomes.slice(0, i + 1), size));
         }
-        expect(w.length).toBe(Math.min(size, outcomes.length));
+        expect(w.stats().count).toBe(Math.min(size, outcomes.length));
       }),
       { numRuns: 300 },
     );
