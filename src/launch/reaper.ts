@@ -26,15 +26,22 @@ process.stdin.on('end', () => { for (const n of g) { try { process.kill(-n, 'SIG
 export class Reaper {
   #stdin: Writable | undefined;
   #failed = false;
+  #warned = false;
+  // Groups listed while the watchdog could not be started, sent once it is.
+  readonly #pending = new Set<number>();
 
   /** Lists a process group; the watchdog starts on the first one. */
   add(pgid: number): void {
-    this.#write(`+${pgid}\n`);
+    if (this.#failed) return;
+    if (this.#stdin === undefined) this.#start();
+    if (this.#stdin === undefined) this.#pending.add(pgid);
+    else this.#stdin.write(`+${pgid}\n`);
   }
 
   /** The group was reaped by its launcher: the watchdog forgets it (its id may be reused). */
   delete(pgid: number): void {
-    if (this.#stdin !== undefined) this.#write(`-${pgid}\n`);
+    this.#pending.delete(pgid);
+    this.#stdin?.write(`-${pgid}\n`);
   }
 
   /** Ends the watchdog with an empty list (it kills nothing). */
@@ -43,26 +50,43 @@ export class Reaper {
     this.#stdin = undefined;
   }
 
-  #write(line: string): void {
-    if (this.#failed) return;
-    if (this.#stdin === undefined) this.#start();
-    this.#stdin?.write(line);
-  }
-
   #start(): void {
     const [file, args] = existsSync(PERL) ? [PERL, ['-e', PERL_SCRIPT]] : [process.execPath, ['-e', NODE_SCRIPT]];
     // Own process group: a Ctrl-C to the host's terminal must not kill the watchdog before the host has cleaned up.
-    const child = spawn(file, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    } catch (error) {
+      this.#warn((error as Error).message);
+      return;
+    }
+    const stdin = child.stdin;
+    if (stdin === null) {
+      // No pipe could be made (EMFILE, say): the groups wait in #pending and the next agent tries again.
+      child.on('error', () => {});
+      child.kill('SIGKILL');
+      this.#warn('no pipe to it could be made');
+      return;
+    }
     child.on('error', (error) => {
       this.#failed = true;
       this.#stdin = undefined;
-      process.emitWarning(`spawnpool: the agent watchdog could not start (${error.message}); agents may outlive a host killed by SIGKILL`);
+      this.#warn(error.message);
     });
     // EPIPE after the watchdog died: nothing more it can do for us, and nothing to report per write.
-    child.stdin!.on('error', () => {});
+    stdin.on('error', () => {});
     // Neither keeps the host alive: the watchdog matters only while agents, which do, are running.
     child.unref();
-    (child.stdin as unknown as { unref?: () => void }).unref?.();
-    this.#stdin = child.stdin!;
+    (stdin as unknown as { unref?: () => void }).unref?.();
+    this.#stdin = stdin;
+    // What it missed while it could not start: every group still listed.
+    for (const pgid of this.#pending) stdin.write(`+${pgid}\n`);
+    this.#pending.clear();
+  }
+
+  #warn(why: string): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    process.emitWarning(`spawnpool: the agent watchdog could not start (${why}); agents may outlive a host killed by SIGKILL until it does`);
   }
 }
