@@ -198,7 +198,7 @@ export const cpu8: Scenario = {
         ...(loopMet
           ? {}
           : {
-              bound: `${contention} The rest is spawnpool's: its main thread neither builds, forks nor relays prompts (launch path ${launch.path()}, from the launch thread); it receives two messages per agent and drains their records, and shares the ${cores} cores with the ${workers} build workers, the launch thread${launch.path() === 'helper' ? ', the helper' : ''} and the agents. Its worst single delay was ${num(worst)} ms; one execa() call on a main thread holds it ${num(call.median)} ms (median, max ${num(call.max)} ms, measured in the sequential baseline).`,
+              bound: `${contention} The rest is spawnpool's: its main thread neither builds, forks nor relays prompts (launch path ${launch.path()}, from the launch thread); it receives the agents' events (a few messages per batch: the launch thread sends a burst of 8, then one per 10 ms) and drains their records, and shares the ${cores} cores with the ${workers} build workers, the launch thread${launch.path() === 'helper' ? ', the helper' : ''} and the agents. Its worst single delay was ${num(worst)} ms; one execa() call on a main thread holds it ${num(call.median)} ms (median, max ${num(call.max)} ms, measured in the sequential baseline).`,
             }),
       });
 

@@ -149,7 +149,7 @@ export const fanout2000: Scenario = {
           ...(mainMet
             ? {}
             : {
-                bound: `what remains on the main thread is receiving each agent's two events (one message per turn of the launch thread for every event in it), building its outcome and result objects, draining its SPAWN and EXIT records from the ring into the windows and exporters: ${num(mainCpu)} us per agent here.`,
+                bound: `what remains on the main thread is receiving each agent's two events (throttled messages, several events each), building its outcome and result objects, draining its SPAWN and EXIT records from the ring into the windows and exporters: ${num(mainCpu)} us per agent here.`,
               }),
         },
       ];
