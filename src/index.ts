@@ -44,6 +44,17 @@ export { parseHalt, type HaltSpec } from './harness/halt-policy.ts';
 export type { HarnessOptions, HaltObject, RateLimit } from './harness/options.ts';
 export type { RetryOn, RetryOptions } from './harness/retry-policy.ts';
 export type { RelativeTimeout } from './harness/timeout-policy.ts';
-export type { AttemptNext, AttemptOutcome, HaltInfo, HarnessProgress, HarnessRun, HarnessSummary, RunRecord, RunStatus, StageStats } from './harness/types.ts';
+export type {
+  AttemptNext,
+  AttemptOutcome,
+  HaltInfo,
+  HarnessProgress,
+  HarnessRun,
+  HarnessSummary,
+  RunRecord,
+  RunStatus,
+  SpawnHook,
+  StageStats,
+} from './harness/types.ts';
 export { loadTasks, parseTasks, type LoadTasksOptions, type Task, type TaskFormat } from './tasks/load-tasks.ts';
 export { expandRun, expandRuns, type AgentRun, type RunInput } from './tasks/expand.ts';

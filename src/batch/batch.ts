@@ -12,10 +12,15 @@ import type { LaunchClient } from './launch-client.ts';
 import { OutputStream } from './output-stream.ts';
 import type { AgentResult, AgentStdin, BatchDone, BatchSummary, SpawnOutcome } from './types.ts';
 
+/** What the spawner hands a new batch; made by `spawner.spawnBatch()` only. */
 export interface BatchSetup {
+  /** The message that starts the batch on the launch side. */
   start: BatchStart;
+  /** The launch side: the launch thread, or a Launcher on this thread. */
   client: LaunchClient;
+  /** Agents that must exit 0 for `done.ok`, already checked against the batch's size. */
   minSuccess: number;
+  /** The batch option `signal`. */
   signal: AbortSignal | undefined;
   /** Unread output kept per stream (see OutputStream). */
   streamBufferBytes: number | undefined;
@@ -27,12 +32,16 @@ export interface BatchSetup {
  * figures and `results` for every agent's exit. Failure is data: neither
  * promise ever rejects.
  *
+ * Iterate it once (a second iteration throws a TypeError). The agents run
+ * whether or not anyone iterates; `results` and `done` settle either way.
+ *
  * @example
  * const batch = spawner.spawnBatch(agents);
  * for await (const o of batch) console.log(o.name, o.ok ? o.pid : o.error?.message);
  * const results = await batch.results;
  */
 export class Batch implements AsyncIterable<SpawnOutcome> {
+  /** The batch's id, as in `summary`, the spawner's metrics and the history. */
   readonly batchId: number;
   /** Settles when every agent's spawn outcome is known. Never rejects. */
   readonly summary: Promise<BatchSummary>;
@@ -56,7 +65,10 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
   #settleOutcomes!: (outcomes: SpawnOutcome[]) => void;
   #settleResults!: (results: AgentResult[]) => void;
 
-  /** @internal Use `spawner.spawnBatch()`. */
+  /**
+   * Not for users: `spawner.spawnBatch()` makes batches (it is not marked
+   * internal because a stripped constructor would read as `new Batch()`).
+   */
   constructor(setup: BatchSetup) {
     const { start } = setup;
     this.batchId = start.batchId;
@@ -107,6 +119,7 @@ export class Batch implements AsyncIterable<SpawnOutcome> {
     this.#stop('closed');
   }
 
+  /** Spawn outcomes in the order they become known (not input order); ends after the last agent's. */
   [Symbol.asyncIterator](): AsyncIterator<SpawnOutcome> {
     return this.#queue[Symbol.asyncIterator]();
   }

@@ -17,7 +17,9 @@ import { probeRedis, redactUrl } from './redis.ts';
 
 /** Options of {@link enqueueRun}. */
 export interface EnqueueOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
   redis: string;
+  /** The queue's name, as given to the workers. */
   queue: string;
   /** The agents file's content as written: `{ defaults?, agents: [...] }`. */
   agents: { defaults?: unknown; agents: readonly unknown[] };
@@ -25,25 +27,46 @@ export interface EnqueueOptions {
   agentsFile?: string;
   /** One agent run per agent per task; without tasks, each agent runs once. */
   tasks?: readonly Task[];
-  /** The run's name, and the first part of its job ids. Default: `run-` and 12 hex digits of the sha256 of the agents and tasks, so enqueueing the same input twice is the same run. */
+  /**
+   * The run's name, and the first part of its job ids.
+   * @default `run-` and 12 hex digits of the sha256 of the agents and tasks, so enqueueing the same input twice is the same run
+   */
   run?: string;
-  /** Jobs carry the agent's name, not its spec: every worker then needs the same agents file (`agentsFile` option). Default false. */
+  /**
+   * Jobs carry the agent's name, not its spec: every worker then needs the same agents file (`agentsFile` option).
+   * @default false
+   */
   byName?: boolean;
-  /** Tries per agent run (BullMQ attempts), a failed agent (non-zero exit, timeout...) being retried. Default 1. */
+  /**
+   * Tries per agent run (BullMQ attempts), a failed agent (non-zero exit, timeout...) being retried.
+   * @default 1
+   */
   attempts?: number;
-  /** Exponential backoff between tries: first retry after this many ms, then twice as long... Default 1000. */
+  /**
+   * Exponential backoff between tries: first retry after this many ms, then twice as long...
+   * @default 1000
+   */
   backoffMs?: number;
   /** The queue's global rate limit (BullMQ), shared by every worker on every host: at most `max` agent runs started per `durationMs`. `null` removes it; undefined leaves it as it is. */
   rateLimit?: { max: number; durationMs: number } | null;
-  /** Check template and context files and argument sizes on this host first. Default true. */
+  /**
+   * Check template and context files and argument sizes on this host first.
+   * @default true
+   */
   preflight?: boolean;
-  /** BullMQ key prefix. Default `bull`. */
+  /**
+   * BullMQ key prefix.
+   * @default `bull`
+   */
   prefix?: string;
 }
 
 /** What {@link enqueueRun} did. */
+/** What {@link enqueueRun} did. */
 export interface EnqueueReport {
+  /** The run's name: pass it to {@link waitForRun}. */
   run: string;
+  /** The queue the agent runs went to. */
   queue: string;
   /** Agent runs of the run. */
   jobs: number;
@@ -155,11 +178,21 @@ export async function enqueueRun(options: EnqueueOptions): Promise<EnqueueReport
 
 /** Options of {@link waitForRun}. */
 export interface WaitForRunOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
   redis: string;
+  /** The queue's name, as given to {@link enqueueRun}. */
   queue: string;
+  /** The run's name, from the EnqueueReport. */
   run: string;
-  /** Give up after this many ms (rejects). Default: wait as long as it takes. */
+  /**
+   * Give up after this many ms (rejects).
+   * @default wait as long as it takes
+   */
   timeoutMs?: number;
+  /**
+   * BullMQ key prefix.
+   * @default `bull`
+   */
   prefix?: string;
 }
 
@@ -178,6 +211,10 @@ const waitSchema = z.strictObject({
  * QueueEvents), which needs a worker running on the queue.
  *
  * @throws ConfigError for an unknown run or an unreachable Redis.
+ * @example
+ * const { run } = await enqueueRun({ redis, queue: 'evals', agents, tasks });
+ * const summary = await waitForRun({ redis, queue: 'evals', run, timeoutMs: 3_600_000 });
+ * for (const f of summary.failures) console.error(f.jobId, f.reason);
  */
 export async function waitForRun(options: WaitForRunOptions): Promise<RunSummary> {
   const o = parseOptions(waitSchema, options, 'waitForRun', WAIT_KEYS);

@@ -15,49 +15,77 @@ import { probeRedis, redactUrl } from './redis.ts';
 
 /** Options of {@link fleetStatus}. */
 export interface FleetStatusOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
   redis: string;
+  /** The queue's name, as given to the workers. */
   queue: string;
-  /** The rate is of runs finished in this window, ending now. Default 60000. */
+  /**
+   * The rate is of runs finished in this window, ending now.
+   * @default 60000
+   */
   windowMs?: number;
+  /**
+   * BullMQ key prefix.
+   * @default `bull`
+   */
   prefix?: string;
 }
 
+/** One host that has worked on the queue. */
 export interface HostStatus {
+  /** Its name (the FleetWorker option `host`). */
   host: string;
   /** Workers of this host connected to Redis now (0: it is gone, or not started). */
   workers: number;
+  /** Agent runs it is running now. */
   active: number;
+  /** Agent runs it completed, among the finished jobs the queue keeps. */
   completed: number;
+  /** Agent runs that failed on it, among the finished jobs the queue keeps. */
   failed: number;
   /** Runs finished per second over the window (see {@link FleetStatus.rate}); null under 2 in the window. */
   ratePerSecond: number | null;
 }
 
+/** One run (agents × tasks) in the queue. */
 export interface RunStatus {
+  /** The run's name. */
   run: string;
   /** BullMQ state of the run's parent: `waiting-children` while agent runs remain, `completed` once done. */
   state: string;
+  /** Agent runs of the run. */
   total: number;
-  /** Agent runs completed, failed for good, and not finished yet. */
+  /** Agent runs completed. */
   succeeded: number;
+  /** Agent runs failed for good. */
   failed: number;
+  /** Agent runs not finished yet. */
   pending: number;
 }
 
+/** What {@link fleetStatus} read: the queue's counts, its rate and ETA, its hosts and its newest runs. */
 export interface FleetStatus {
+  /** The queue's name. */
   queue: string;
   /** The Redis URL, password hidden. */
   redis: string;
+  /** ISO time of the reading. */
   at: string;
+  /** Agent runs waiting for a host. */
   waiting: number;
+  /** Agent runs running now. */
   active: number;
+  /** Finished jobs kept in the queue that completed. */
   completed: number;
+  /** Finished jobs kept in the queue that failed for good. */
   failed: number;
   /** Waiting for a retry (backoff), or put back by a worker that shut down. */
   delayed: number;
   /** waiting + active + delayed (+ prioritized, paused). */
   remaining: number;
+  /** Runs finished recently. */
   rate: {
+    /** The window, ending at `at`. */
     windowMs: number;
     /** Runs finished (completed or failed for good) in the window. */
     finished: number;
@@ -68,7 +96,9 @@ export interface FleetStatus {
   etaSeconds: number | null;
   /** The queue's global rate limit, if set. */
   rateLimit: { max: number; durationMs: number } | null;
+  /** Every host seen in the finished jobs or connected now. */
   hosts: HostStatus[];
+  /** The newest runs (at most 20), newest first. */
   runs: RunStatus[];
 }
 
@@ -84,6 +114,9 @@ const MAX_RUNS = 20;
  * takes a moment.
  *
  * @throws ConfigError for an unreachable Redis, naming the URL.
+ * @example
+ * const status = await fleetStatus({ redis: 'redis://127.0.0.1:6379', queue: 'evals' });
+ * console.log(`${status.remaining} left, ETA ${status.etaSeconds ?? '?'} s`, status.hosts.map((h) => h.host));
  */
 export async function fleetStatus(options: FleetStatusOptions): Promise<FleetStatus> {
   const o = parseOptions(optionsSchema, options, 'fleetStatus', OPTION_KEYS);

@@ -22,27 +22,54 @@ export interface FleetWorkerOptions {
   redis: string;
   /** The queue's name (agent runs); each run's parent job lives in `<queue>-runs`. */
   queue: string;
-  /** This host's name in results, logs and `status` (BullMQ's worker name). Default: `os.hostname()`. */
+  /**
+   * This host's name in results, logs and `status` (BullMQ's worker name).
+   * @default `os.hostname()`
+   */
   host?: string;
-  /** Agent runs in flight on this host. Default 4. */
+  /**
+   * Agent runs in flight on this host.
+   * @default 4
+   */
   concurrency?: number;
   /** An agents file, for jobs that name their agent instead of carrying its spec. */
   agentsFile?: string;
-  /** Prompt root, and the folder relative paths of jobs' specs resolve against. Default: the agents file's folder, else `process.cwd()`. */
+  /**
+   * Prompt root, and the folder relative paths of jobs' specs resolve against.
+   * @default the agents file's folder, else `process.cwd()`
+   */
   root?: string;
   /** Save each run's stdout and stderr under this folder (`<run>/<agent>/<task>.stdout`); results then carry the paths. */
   outputDir?: string;
-  /** `close()`: how long running agents may go on before they are stopped and their jobs put back in the queue. Default 30000. */
+  /**
+   * `close()`: how long running agents may go on before they are stopped and their jobs put back in the queue.
+   * @default 30000
+   */
   shutdownTimeoutMs?: number;
-  /** BullMQ: how often this worker looks for stalled jobs (jobs whose worker died). Default 30000. */
+  /**
+   * BullMQ: how often this worker looks for stalled jobs (jobs whose worker died).
+   * @default 30000
+   */
   stalledIntervalMs?: number;
-  /** BullMQ: a job's lock, renewed every half of it while its agent runs; a dead host's jobs come back after about this plus the stalled interval. Default 30000. */
+  /**
+   * BullMQ: a job's lock, renewed every half of it while its agent runs; a dead host's jobs come back after about this plus the stalled interval.
+   * @default 30000
+   */
   lockDurationMs?: number;
-  /** BullMQ: how many times a job may come back from a dead host before it fails. Default 1. */
+  /**
+   * BullMQ: how many times a job may come back from a dead host before it fails.
+   * @default 1
+   */
   maxStalledCount?: number;
-  /** BullMQ key prefix. Default `bull`. */
+  /**
+   * BullMQ key prefix.
+   * @default `bull`
+   */
   prefix?: string;
-  /** Run agents on this Spawner (not closed by the worker). Default: a new one, with `spawnerOptions`, closed by `close()`. */
+  /**
+   * Run agents on this Spawner (not closed by the worker).
+   * @default a new one, with `spawnerOptions`, closed by `close()`
+   */
   spawner?: Spawner;
   /** Options of the worker's own Spawner (its `root` is the worker's). */
   spawnerOptions?: SpawnerOptions;
@@ -112,7 +139,9 @@ const LOCK_LOST = 'spawnpool worker: the job lock was lost (another worker may r
  * process.once('SIGTERM', () => void worker.close());
  */
 export class FleetWorker {
+  /** This host's name (the `host` option), as in results and `fleetStatus`. */
   readonly host: string;
+  /** The queue this worker consumes. */
   readonly queue: string;
   /** The Spawner that runs this host's agents (its metrics and history are this host's). */
   readonly spawner: Spawner;

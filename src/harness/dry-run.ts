@@ -1,12 +1,5 @@
-/**
- * What a harness would run, and nothing more: every run's command line,
- * working folder, timeout and prompt (its size, tokens and sha256, built
- * as the workers would with the default builder), which runs a resumed
- * run would skip, and the counts. Spawns nothing, writes nothing.
- *
- * The prompts are built in this thread, one after another: a dry run has
- * nothing else to keep responsive.
- */
+// The prompts are built in this thread, one after another: a dry run has
+// nothing else to keep responsive.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildFromSpec } from '../prompt/build.ts';
@@ -19,18 +12,25 @@ import { planResume, type ResumePlan } from './resume.ts';
 import { checkRuns } from './runs.ts';
 import type { HarnessRun } from './types.ts';
 
+/** One run as a harness would start it. */
 export interface PlannedRun {
+  /** The run's name: `<agent>/<task id>`. */
   name: string;
+  /** The agent's name. */
   agent: string;
+  /** The task's id; undefined without a task list. */
   taskId: string | undefined;
+  /** The program. */
   command: string;
   /** As the launcher gets them: `{{prompt}}` / `{{promptFile}}` are filled at launch. */
   args: string[];
   /** The command line for reading, shell-quoted; spawnpool never runs it through a shell. */
   commandLine: string;
+  /** Its working directory; undefined: the harness process's. */
   cwd: string | undefined;
   /** Variables added to the inherited environment. */
   env: Record<string, string> | undefined;
+  /** How the prompt would reach it. */
   promptVia: PromptVia;
   /** The fixed timeout (the agent's or the harness's); a relative one is only known while running. */
   timeoutMs: number | undefined;
@@ -42,20 +42,27 @@ export interface PlannedRun {
   skip: 'succeeded' | 'failed' | undefined;
 }
 
+/** What {@link dryRunHarness} found: every run planned, and the counts. */
 export interface DryRun {
+  /** One per run given, in input order. */
   runs: PlannedRun[];
+  /** Runs given. */
   total: number;
   /** Runs a real run would start. */
   toRun: number;
+  /** Runs a resumed run would skip. */
   skipped: number;
+  /** Distinct agents. */
   agents: number;
   /** Distinct task ids (0 without a task list). */
   tasks: number;
-  /** Over the prompts that would be sent. */
+  /** Bytes of the prompts that would be sent. */
   promptBytes: number;
+  /** Tokens of the prompts that would be sent. */
   promptTokens: number;
 }
 
+/** Options of {@link dryRunHarness}: those of a harness that change the plan, and where to find files. */
 export interface DryRunOptions extends Pick<HarnessOptions, 'runName' | 'resume' | 'resumeFailed' | 'timeoutMs'> {
   /** Folder that prompt files must stay under (the spawner's root in a real run). */
   root: string;
@@ -64,7 +71,11 @@ export interface DryRunOptions extends Pick<HarnessOptions, 'runName' | 'resume'
 }
 
 /**
- * Plans the runs as `runHarness()` would start them, after the same checks.
+ * What a harness would run, and nothing more: plans the runs as
+ * `runHarness()` would start them, after the same checks: every run's
+ * command line, working folder, timeout and prompt (its size, tokens and
+ * sha256, built as the workers would with the default builder), which runs
+ * a resumed run would skip, and the counts. Spawns nothing, writes nothing.
  *
  * @throws ConfigError for bad runs or options (as runHarness), HistoryError for an unreadable history.
  * @example

@@ -82,11 +82,18 @@ interface RunState {
  * Iterate it for each attempt's outcome, in completion order; `summary`
  * settles when every run has ended. Failure is data: neither rejects. Not
  * iterating it keeps every attempt's outcome (and output) in memory until
- * the harness is dropped.
+ * the harness is dropped. Made by {@link runHarness}.
+ *
+ * @example
+ * const harness = await runHarness(spawner, runs, { concurrency: 16, halt: 'soon,fail=20%' });
+ * process.once('SIGINT', () => harness.stop('soon', 'interrupted by the user'));
+ * for await (const a of harness) if (!a.ok) console.error(a.run, a.error?.code);
+ * const { succeeded, failed, halted } = await harness.summary;
  */
 export class Harness implements AsyncIterable<AttemptOutcome> {
   /** Settles once every run has ended (and, with a run name, is recorded). Never rejects. */
   readonly summary: Promise<HarnessSummary>;
+  /** The `runName` option: the name the run is recorded (and resumed) under in the history. */
   readonly runName: string | undefined;
   readonly #spawner: Spawner;
   readonly #o: ResolvedHarnessOptions;
@@ -109,7 +116,10 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
   #error: SpawnpoolError | undefined;
   #settle!: (summary: HarnessSummary) => void;
 
-  /** @internal Use `runHarness()`. */
+  /**
+   * Not for users: `runHarness()` validates and makes harnesses (it is not
+   * marked internal because a stripped constructor would read as `new Harness()`).
+   */
   constructor(
     spawner: Spawner,
     runs: readonly HarnessRun[],
@@ -178,6 +188,7 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
     else this.#dispatcher.pump();
   }
 
+  /** Each attempt's outcome (retries included) in completion order; ends once every run has ended. */
   [Symbol.asyncIterator](): AsyncIterator<AttemptOutcome> {
     return this.#queue[Symbol.asyncIterator]();
   }
@@ -203,6 +214,10 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
    * Stops early. `soon`: starts no new run or retry, lets running attempts
    * end; `now`: also kills them (their runs end `interrupted`). Runs not
    * started end `not-started`. Idempotent; `now` after `soon` kills.
+   * `reason` is recorded in `summary.halted`.
+   *
+   * @example
+   * setTimeout(() => harness.stop('soon', 'out of time'), 3_600_000).unref();
    */
   stop(when: HaltWhen = 'now', reason = 'stop() was called'): void {
     this.#stop(when, reason, 'stop');

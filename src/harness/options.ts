@@ -19,20 +19,43 @@ export interface RateLimit extends RateRule {
 
 /** `--halt` as an object: exactly one of fail / success / done, a count or a percentage such as `'10%'`. */
 export interface HaltObject {
+  /** 'soon': start nothing new, let running attempts end; 'now': kill them too. */
   when: 'soon' | 'now';
+  /** Halt once this many runs (or this share of all runs) have failed for good. */
   fail?: number | `${number}%`;
+  /** Halt once this many runs (or this share) have succeeded. */
   success?: number | `${number}%`;
+  /** Halt once this many runs (or this share) have ended, either way. */
   done?: number | `${number}%`;
 }
 
+/**
+ * Options of {@link runHarness}, validated once: unknown keys are a
+ * ConfigError with a "did you mean".
+ *
+ * @example
+ * const harness = await runHarness(spawner, runs, {
+ *   concurrency: 32,
+ *   rateLimits: [{ agent: '*', max: 10, intervalMs: 60_000 }],
+ *   retry: { retries: 2, on: { timeout: true } },
+ *   relativeTimeout: { factor: 3 },
+ *   runName: 'nightly-2024-06-01', // recorded in spawner.history: the Spawner needs a `history` option
+ * });
+ */
 export interface HarnessOptions {
-  /** Runs in flight at once, across agents (GNU parallel's `--jobs`). Default: the number of cores, as GNU parallel. */
+  /**
+   * Runs in flight at once, across agents (GNU parallel's `--jobs`); `Infinity`: no bound.
+   * @default the number of cores (`os.availableParallelism()`), as GNU parallel
+   */
   concurrency?: number;
   /** Rate limits, all applied: per agent (`agent: 'name'` or `'*'`) or overall. Per-agent concurrency is the spec's `maxConcurrent`. */
   rateLimits?: readonly RateLimit[];
   /** Retries with exponential backoff and jitter; by default none, and only transient spawn failures when `retries` is set. */
   retry?: RetryOptions;
-  /** Stop early, GNU parallel's `--halt`: `'soon,fail=3'`, `'now,fail=10%'`, `{ when: 'now', success: 1 }`... Default: never. */
+  /**
+   * Stop early, GNU parallel's `--halt`: `'soon,fail=3'`, `'now,fail=10%'`, `{ when: 'now', success: 1 }`...
+   * @default never
+   */
   halt?: string | HaltObject;
   /** A timeout for every attempt (the agent's own `timeoutMs` wins if smaller). */
   timeoutMs?: number;
@@ -40,23 +63,41 @@ export interface HarnessOptions {
   relativeTimeout?: RelativeTimeout;
   /** Records the run in the spawner's history under this name, for `resume` / `resumeFailed`. Needs `spawner.history`. */
   runName?: string;
-  /** Skips the named run's agent runs that already ended (succeeded, or failed for good); runs the rest (never started, interrupted). */
+  /**
+   * Skips the named run's agent runs that already ended (succeeded, or failed for good); runs the rest (never started, interrupted).
+   * @default false
+   */
   resume?: boolean;
-  /** Skips only those that already succeeded: failed ones run again, with the unfinished ones. */
+  /**
+   * Skips only those that already succeeded: failed ones run again, with the unfinished ones.
+   * @default false
+   */
   resumeFailed?: boolean;
-  /** Runs that must succeed (counting ones skipped as already succeeded) for `summary.ok`. Default: all. */
+  /**
+   * Runs that must succeed (counting ones skipped as already succeeded) for `summary.ok`.
+   * @default all of them
+   */
   minSuccess?: number;
-  /** Folder that prompt files must stay under. Default: the spawner's root. */
+  /**
+   * Folder that prompt files must stay under.
+   * @default the spawner's `root`
+   */
   root?: string;
   /** One folder per agent run, `<dir>/<agent>/<task id>/` (the batch option `resultsDir`; a retry overwrites the attempt before). */
   resultsDir?: string;
-  /** The batch option `stream` for every attempt (outcome.stdout / stderr as they come). Default false. */
+  /**
+   * The batch option `stream` for every attempt (outcome.stdout / stderr as they come).
+   * @default false
+   */
   stream?: boolean;
   /** Aborting stops the harness as `stop('now')` does. */
   signal?: AbortSignal;
   /** Called at each attempt's spawn outcome (e.g. to follow its output). */
   onSpawn?: SpawnHook;
-  /** Source of the backoff jitter, [0, 1). Default Math.random. */
+  /**
+   * Source of the backoff jitter, [0, 1) (a seeded one makes delays repeatable in tests).
+   * @default Math.random
+   */
   random?: () => number;
 }
 

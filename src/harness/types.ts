@@ -46,7 +46,9 @@ export type AttemptNext = 'done' | 'retry' | 'stopped';
 export interface AttemptOutcome {
   /** The run's name: `<agent>/<task id>`. */
   run: string;
+  /** The agent's name. */
   agent: string;
+  /** The task's id; undefined without a task list. */
   taskId: string | undefined;
   /** 1 for a run's first attempt; numbering goes on across `resume`d invocations of a named run. */
   attempt: number;
@@ -54,10 +56,15 @@ export interface AttemptOutcome {
   ok: boolean;
   /** Set when !ok: where it failed. */
   stage: FailureStage | undefined;
+  /** Set when !ok: the BuildError or SpawnError, with its stable `code`. */
   error: SpawnpoolError | undefined;
+  /** Exit code; undefined when it never ran or a signal ended it. */
   exitCode: number | undefined;
+  /** The signal that ended it, if one did. */
   signal: string | undefined;
+  /** True when it was killed at its timeout. */
   timedOut: boolean;
+  /** The agent's process id, once spawned. */
   pid: number | undefined;
   /** The timeout this attempt ran under (the agent's, `timeoutMs` or the relative one: the smallest); undefined: none. */
   timeoutMs: number | undefined;
@@ -65,6 +72,7 @@ export interface AttemptOutcome {
   waitMs: number;
   /** The batch's own figures for this attempt (queue, build, launch, spawn). */
   timings: SpawnTimings;
+  /** The prompt it was given, if one was built. */
   prompt: PromptInfo | undefined;
   /** Spawned to exit, ms (0 if it never ran). */
   durationMs: number;
@@ -72,6 +80,7 @@ export interface AttemptOutcome {
   result: AgentResult;
   /** 'retry': another attempt follows after `retryInMs`; 'done': the run's outcome is this one; 'stopped': the harness stopped. */
   next: AttemptNext;
+  /** With next 'retry': the backoff before the next attempt, ms. */
   retryInMs: number | undefined;
   /** The spawner's batch id of this attempt: with `spawner.history`, its row in `batches` (`batch_seq`). */
   batchId: number;
@@ -79,9 +88,13 @@ export interface AttemptOutcome {
 
 /** The outcome of one run, in the summary. */
 export interface RunRecord {
+  /** The run's name: `<agent>/<task id>`. */
   name: string;
+  /** The agent's name. */
   agent: string;
+  /** The task's id; undefined without a task list. */
   taskId: string | undefined;
+  /** How the run ended. */
   status: RunStatus;
   /** Attempts made in this invocation. */
   attempts: number;
@@ -89,8 +102,11 @@ export interface RunRecord {
   previous: 'succeeded' | 'failed' | undefined;
   /** Of the last attempt. */
   stage: FailureStage | undefined;
+  /** Of the last attempt: its error's stable code, when it failed. */
   code: ErrorCode | undefined;
+  /** Of the last attempt. */
   exitCode: number | undefined;
+  /** Of the last attempt: spawned to exit, ms; undefined when no attempt was made. */
   durationMs: number | undefined;
 }
 
@@ -110,7 +126,9 @@ export interface StageStats {
   wait: LatencyStats;
   /** The batch's queue (the launch side) before the build started. */
   queue: LatencyStats;
+  /** Building the prompt on a worker. */
   build: LatencyStats;
+  /** Prompt built to spawned. */
   launch: LatencyStats;
   /** Spawn latency: build start to spawned. */
   spawn: LatencyStats;
@@ -120,6 +138,7 @@ export interface StageStats {
 
 /** What a harness did, once every run has ended. */
 export interface HarnessSummary {
+  /** The `runName` option, when the run was recorded. */
   runName: string | undefined;
   /** Runs given. */
   total: number;
@@ -127,9 +146,13 @@ export interface HarnessSummary {
   skipped: number;
   /** Of the skipped: those that succeeded before. */
   previouslySucceeded: number;
+  /** Runs with status 'succeeded'. */
   succeeded: number;
+  /** Runs with status 'failed'. */
   failed: number;
+  /** Runs with status 'interrupted'. */
   interrupted: number;
+  /** Runs with status 'not-started'. */
   notStarted: number;
   /** Attempts made (a run retried twice made 3). */
   attempts: number;
@@ -139,6 +162,7 @@ export interface HarnessSummary {
   minSuccess: number;
   /** succeeded + previouslySucceeded >= minSuccess. */
   ok: boolean;
+  /** Why it stopped early (a halt condition, `stop()`, the signal); undefined when every run got its turn. */
   halted: HaltInfo | undefined;
   /** What stopped the harness, if it was an error rather than a halt condition (the run's journal could not be written, the spawner was closed). */
   error: SpawnpoolError | undefined;
@@ -146,6 +170,7 @@ export interface HarnessSummary {
   wallMs: number;
   /** Runs ended (succeeded or failed) per second of wallMs. */
   runsPerSecond: number;
+  /** Where the attempts' time went, stage by stage. */
   stages: StageStats;
   /** One per run given, in input order. */
   runs: RunRecord[];
@@ -153,11 +178,15 @@ export interface HarnessSummary {
 
 /** Live counts, for a progress display. */
 export interface HarnessProgress {
+  /** Runs given. */
   total: number;
+  /** Runs skipped (resume). */
   skipped: number;
   /** Runs ended: succeeded + failed. */
   done: number;
+  /** Runs that succeeded so far. */
   succeeded: number;
+  /** Runs that failed for good so far. */
   failed: number;
   /** Attempts whose agent is running. */
   running: number;
@@ -165,10 +194,19 @@ export interface HarnessProgress {
   starting: number;
   /** Runs waiting for a retry's backoff. */
   retrying: number;
+  /** Attempts started so far. */
   attempts: number;
   /** ms since the harness started. */
   elapsedMs: number;
 }
 
-/** @internal What the harness needs from a spawn outcome, for the CLI's output printer. */
+/**
+ * The harness option `onSpawn`: called at each attempt's spawn outcome, before
+ * the agent exits, for instance to follow its output.
+ *
+ * @example
+ * const onSpawn: SpawnHook = (outcome, run, attempt) => {
+ *   void (async () => { for await (const line of outcome.stdout.lines()) console.log(`[${run.name} #${attempt}] ${line}`); })();
+ * };
+ */
 export type SpawnHook = (outcome: SpawnOutcome, run: HarnessRun, attempt: number) => void;

@@ -1,8 +1,3 @@
-/**
- * A spawn history in SQLite: every batch and every agent outcome with its
- * timings, across runs and processes. `spawner.history` when the Spawner was
- * given `history: { path }`; `History.open(path)` to read or clean one up.
- */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
@@ -18,23 +13,47 @@ import { migrate, SCHEMA_VERSION } from './schema.ts';
 import { HistoryWriter } from './store.ts';
 import type { CleanupOptions, CleanupReport, HistoryStats, StatsOptions } from './types.ts';
 
+/** Options of `History.open()` and of the Spawner option `history`. */
 export interface HistoryOptions {
   /** The database file; its folder is created if missing. */
   path: string;
-  /** Longest a finished batch waits before it is written. Default 200 ms. */
+  /**
+   * Longest a finished batch waits before it is written, ms.
+   * @default 200
+   */
   flushIntervalMs?: number;
-  /** How long a write waits for another process's lock. Default 5000 ms. */
+  /**
+   * How long a write waits for another process's lock, ms.
+   * @default 5000
+   */
   busyTimeoutMs?: number;
-  /** Fail if the file does not exist instead of creating it. Default false. */
+  /**
+   * Fail if the file does not exist instead of creating it.
+   * @default false
+   */
   mustExist?: boolean;
   /**
    * Open for reading only (stats), creating no file at all, not even SQLite's
    * `-wal` / `-shm` (implies mustExist). A read-only History cannot record or
-   * clean up. Default false.
+   * clean up.
+   * @default false
    */
   readonly?: boolean;
 }
 
+/**
+ * A spawn history in SQLite: every batch and every agent outcome with its
+ * timings, across runs and processes (several spawners may share one file).
+ * It is `spawner.history` when the Spawner was given `history: { path }`;
+ * `History.open()` reads or cleans one up. Errors are HistoryErrors with a
+ * stable `code` and the file's path.
+ *
+ * @example
+ * const spawner = new Spawner({ history: { path: '.spawnpool/history.db' } });
+ * await spawner.spawnBatch(agents).done;
+ * const { successRate, latency } = spawner.history!.stats({ agent: 'reviewer' });
+ * await spawner.close();
+ */
 export class History {
   /** Absolute path of the database file. */
   readonly path: string;
@@ -53,6 +72,7 @@ export class History {
   #cleanupTail: Promise<unknown> = Promise.resolve();
   #closed: Promise<void> | undefined;
 
+  // Private: History.open() opens and checks the file; this only holds what it opened.
   private constructor(db: Database, file: string, options: HistoryOptions, migrateFrom: number | undefined) {
     this.#db = db;
     this.path = file;
@@ -136,6 +156,11 @@ export class History {
   /**
    * Spawn latency (p50/p95/p99; p95/p99 undefined under 20 samples), success
    * rates and counts per agent, and p95 per UTC day. Flushes first.
+   *
+   * @throws HistoryError when the file cannot be read.
+   * @example
+   * const week = history.stats({ since: Date.now() - 7 * 86_400_000 });
+   * for (const a of week.agents) console.log(a.agent, a.successRate, a.latency.p95Ms);
    */
   stats(options: StatsOptions = {}): HistoryStats {
     this.flush();
@@ -151,6 +176,11 @@ export class History {
    * it is sound, deletes batches older than `olderThan` with their agent
    * runs, in chunks. A damaged file is left as it was: the report lists the
    * damage and nothing is removed. Waits for any cleanup already running.
+   * Rejects with a HistoryError on a read-only or closed History.
+   *
+   * @example
+   * const report = await history.cleanup({ olderThan: '30d', vacuum: true });
+   * if (report.integrity !== 'ok') console.error('damaged:', report.integrity);
    */
   cleanup(options: CleanupOptions): Promise<CleanupReport> {
     try {

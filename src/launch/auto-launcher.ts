@@ -19,10 +19,17 @@ import type { LaunchEvents, LaunchHandle, Launcher, LaunchRequest } from './type
  */
 export const AUTO_HELPER_RSS_BYTES = 128 * 1024 * 1024;
 
+/** Options of {@link AutoLauncher}. */
 export interface AutoLauncherOptions {
-  /** Host RSS (bytes) from which agents go through the helper. Default {@link AUTO_HELPER_RSS_BYTES}. */
+  /**
+   * Host RSS (bytes) from which agents go through the helper.
+   * @default AUTO_HELPER_RSS_BYTES (128 MiB)
+   */
   thresholdBytes?: number;
-  /** Helper processes, once the helper is used. Default DEFAULT_HELPERS (1). */
+  /**
+   * Helper processes, once the helper is used.
+   * @default 1
+   */
   helpers?: number;
 }
 
@@ -40,6 +47,7 @@ export class AutoLauncher implements Launcher {
   // Starts no process before its first launch or warm-up: a host that stays small never pays for one.
   readonly #helper: HelperLauncher;
 
+  /** Starts nothing: the helper starts at the first launch (or warm-up) over the threshold. */
   constructor(options: AutoLauncherOptions = {}) {
     this.#threshold = options.thresholdBytes ?? AUTO_HELPER_RSS_BYTES;
     this.#helper = new HelperLauncher({ helpers: options.helpers });
@@ -50,6 +58,7 @@ export class AutoLauncher implements Launcher {
     return this.#helper.pids;
   }
 
+  /** Launches directly, or through the helper when the host's RSS is at or over the threshold now. */
   launch(request: LaunchRequest, events: LaunchEvents): LaunchHandle {
     const launcher = process.memoryUsage.rss() < this.#threshold ? this.#direct : this.#helper;
     return launcher.launch(request, events);
@@ -60,6 +69,7 @@ export class AutoLauncher implements Launcher {
     if (process.memoryUsage.rss() >= this.#threshold) await this.#helper.warmUp();
   }
 
+  /** Closes both launchers: every agent still running is stopped, the helpers exit. */
   async close(): Promise<void> {
     await Promise.all([this.#direct.close(), this.#helper.close()]);
   }

@@ -5,29 +5,27 @@
  * agent's spawn is known and one when it has exited. Plain data only: it
  * is structured-cloned between threads.
  */
+import type { AgentResult, PromptInfo, SpawnOutcome, SpawnTimings } from '../batch/types.ts';
 import type { ErrorCode, FailureStage } from '../errors.ts';
-import type { PromptSpec } from '../prompt/types.ts';
-import type { PromptVia } from '../spec/schema.ts';
+import type { ResolvedAgent } from '../spec/resolve.ts';
 
-/** One agent as the launch side needs it. */
-export interface AgentPlan {
-  name: string;
+/**
+ * One agent as the launch side needs it: the resolved agent's fields that
+ * survive structured cloning as they are, plus what the spawner works out.
+ * The stdout/stderr files are the batch's `resultsDir` ones when the spec
+ * sets none.
+ */
+export interface AgentPlan
+  extends Pick<
+    ResolvedAgent,
+    'name' | 'command' | 'args' | 'env' | 'cwd' | 'timeoutMs' | 'prompt' | 'promptVia' | 'killGraceMs' | 'stdin' | 'stdoutFile' | 'stderrFile'
+  > {
   /** The agent's id in the spawner's name table (names never enter the ring). */
   agentId: number;
-  command: string;
-  args: string[];
-  env: Record<string, string> | undefined;
-  cwd: string | undefined;
-  timeoutMs: number | undefined;
-  prompt: PromptSpec | undefined;
-  promptVia: PromptVia;
+  /** The ready pattern as source and flags: a RegExp does not survive structured cloning. */
   ready: { source: string; flags: string } | undefined;
   /** 0 when the agent's output is not buffered (`buffer: false`). */
   maxOutputBytes: number;
-  killGraceMs: number;
-  stdin: 'close' | 'open';
-  stdoutFile: string | undefined;
-  stderrFile: string | undefined;
   /** A folder of its own (batch option resultsDir): prompt.txt before it starts, result.json after it exits. */
   saveTo: string | undefined;
 }
@@ -77,50 +75,30 @@ export interface WireError {
   stage: FailureStage;
 }
 
-/** Where the time to spawn one agent went, in ms. */
-export interface WireTimings {
-  queueMs: number;
-  buildMs: number;
-  launchMs: number;
-  spawnMs: number;
-  sinceBatchStartMs: number;
-}
+// The wire shapes are the public ones (src/batch/types.ts, where the fields
+// are documented) minus what only the main thread knows, so a field is
+// declared once and the two cannot drift apart.
 
-export interface WirePrompt {
-  bytes: number;
-  tokens: number;
-  sha256: string;
-  truncated: boolean;
-  builtOnThread: number;
-}
+/** Plain numbers: the public timings cross threads as they are. */
+export type WireTimings = SpawnTimings;
 
-/** How an agent's run ended (AgentResult without its name and index, which the main thread knows). */
-export interface WireResult {
-  ok: boolean;
-  stage: 'build' | 'spawn' | 'run' | 'timeout' | 'aborted' | undefined;
+/** Plain data: the public prompt facts cross threads as they are. */
+export type WirePrompt = PromptInfo;
+
+/**
+ * How an agent's run ended: AgentResult without what the main thread adds
+ * (name and index, the output files it knows from the plan) and with the
+ * error as data, revived into a typed error on arrival.
+ */
+export interface WireResult extends Omit<AgentResult, 'name' | 'index' | 'error' | 'stdoutFile' | 'stderrFile'> {
   error: WireError | undefined;
-  pid: number | undefined;
-  exitCode: number | undefined;
-  signal: string | undefined;
-  stdout: string;
-  stderr: string;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  durationMs: number;
-  timedOut: boolean;
 }
 
 /** The agent's spawn is known. An agent that never ran carries its result too: no `exited` follows. */
-export interface SpawnedEvent {
+export interface SpawnedEvent extends Pick<SpawnOutcome, 'index' | 'ok' | 'stage' | 'pid' | 'timings' | 'prompt'> {
   type: 'spawned';
   batchId: number;
-  index: number;
-  ok: boolean;
-  stage: 'build' | 'spawn' | 'aborted' | undefined;
   error: WireError | undefined;
-  pid: number | undefined;
-  timings: WireTimings;
-  prompt: WirePrompt | undefined;
   result: WireResult | undefined;
 }
 

@@ -23,7 +23,7 @@ export interface PreflightOptions {
   /**
    * True when a custom builder makes the prompts: the template is then not
    * parsed as mustache, and nothing is assumed about the prompt's size.
-   * Default false.
+   * @default false
    */
   customBuilder?: boolean | undefined;
 }

@@ -15,30 +15,49 @@ export const DEFAULT_KILL_GRACE_MS = 2000;
 /** Brands agents that went through validation, so they are not validated twice. */
 export const RESOLVED: unique symbol = Symbol('spawnpool.resolvedAgent');
 
-/** An agent after validation, with defaults applied. */
+/**
+ * An agent after validation, with defaults applied (see `AgentSpec`
+ * for what each field means). `spawnBatch` and `preflight` take these as
+ * they are, without validating them again.
+ */
 export interface ResolvedAgent {
+  /** The brand set by validation: an object without it is validated as a spec. */
   readonly [RESOLVED]: true;
+  /** Unique within its batch. */
   name: string;
+  /** The program, found on PATH unless it is a path. */
   command: string;
+  /** Its arguments, before `{{prompt}}` / `{{promptFile}}` are filled in. */
   args: string[];
+  /** Variables set on top of this process's environment. */
   env: Record<string, string> | undefined;
+  /** Absolute, or undefined for this process's working directory. */
   cwd: string | undefined;
+  /** Killed (process tree, after `killGraceMs`) past this many ms; undefined: no limit. */
   timeoutMs: number | undefined;
+  /** How its prompt is built; undefined: the agent gets no prompt. */
   prompt: PromptSpec | undefined;
+  /** How the prompt reaches it. */
   promptVia: PromptVia;
   /** undefined: the agent counts as spawned at its `spawn` event. */
   ready: RegExp | undefined;
+  /** Bytes of each stream kept for the result. */
   maxOutputBytes: number;
+  /** SIGTERM to SIGKILL, ms, when it is stopped. */
   killGraceMs: number;
+  /** 'open': stdin stays open for `outcome.stdin` after the prompt. */
   stdin: 'close' | 'open';
+  /** false: its output is not kept for `result.stdout` / `result.stderr`. */
   buffer: boolean;
-  /** Absolute paths, when set. */
+  /** Absolute path of the file its whole stdout goes to, when set. */
   stdoutFile: string | undefined;
+  /** Absolute path of the file its whole stderr goes to, when set. */
   stderrFile: string | undefined;
   /** Harness runs of this agent in flight at once; undefined: no per-agent limit. Batches ignore it. */
   maxConcurrent: number | undefined;
 }
 
+/** Options of {@link resolveAgents}. */
 interface ResolveOptions {
   /** Shared defaults. */
   defaults?: AgentDefaults | undefined;
@@ -48,7 +67,15 @@ interface ResolveOptions {
   file?: string | undefined;
 }
 
-/** Validates a list of agent specs. Throws ConfigError naming the first bad agent and field. */
+/**
+ * Validates a list of agent specs (unknown fields are errors), applies
+ * defaults and normalises paths. Names must be unique.
+ *
+ * @throws ConfigError naming the first bad agent and field.
+ * @example
+ * const agents = resolveAgents([{ name: 'a', command: 'my-agent', timeoutMs: 60_000 }], { defaults: { killGraceMs: 500 } });
+ * const batch = spawner.spawnBatch(agents);
+ */
 export function resolveAgents(input: unknown, options: ResolveOptions = {}): ResolvedAgent[] {
   const { file } = options;
   if (!Array.isArray(input)) throw new ConfigError(`Expected the agents to be an array, got ${describe(input)}`, { file });
@@ -69,7 +96,14 @@ export function resolveAgents(input: unknown, options: ResolveOptions = {}): Res
   });
 }
 
-/** Validates the object of an agents file: `{ defaults?, agents: [...] }`. */
+/**
+ * Validates the object of an agents file, `{ defaults?, agents: [...] }`,
+ * already parsed: `loadAgentsFile()` reads one from disk.
+ *
+ * @throws ConfigError naming the bad agent and field.
+ * @example
+ * const agents = resolveAgentsFile({ defaults: { timeoutMs: 60_000 }, agents: [{ name: 'a', command: 'my-agent' }] }, { baseDir: process.cwd() });
+ */
 export function resolveAgentsFile(input: unknown, options: { baseDir?: string; file?: string } = {}): ResolvedAgent[] {
   const file = parseOrThrow(agentsFileSchema, input, 'agents file', options.file);
   return resolveAgents(file.agents, { ...options, defaults: file.defaults });

@@ -1,22 +1,4 @@
-/**
- * Agents × tasks → agent runs: one concrete, validated agent per agent per
- * task, named `<agent>/<task id>`, with the task's fields substituted.
- *
- * Where `{{task.<field>}}` is replaced:
- * - in `command`, every `args` entry, every `env` value, `cwd`,
- *   `prompt.templateFile`, every `prompt.context` path and every string
- *   value of `prompt.vars`: replaced here, textually, before validation
- *   (`{{prompt}}` and `{{promptFile}}` are left for the launcher). A field
- *   the task does not have is an error; a field holding an object or array
- *   is an error there (only strings, numbers and booleans fit in a string);
- * - in the prompt template: by mustache itself when the prompt is built, as
- *   `task` is added to `prompt.vars` (so sections over a JSON array work).
- *   An inline `prompt.template` naming a field the task lacks is an error;
- *   a `templateFile` is read later, on a worker, where a missing field
- *   renders as "" (mustache's rule).
- * A value is never rendered again, so a task field holding `{{...}}` stays
- * literal text.
- */
+/** Agents × tasks → agent runs; the substitution rules are on {@link expandRun}. */
 import Mustache from 'mustache';
 import { ConfigError } from '../errors.ts';
 import { resolveAgents, type ResolvedAgent } from '../spec/resolve.ts';
@@ -53,6 +35,21 @@ export interface AgentRun {
  * The agent of `input` for its task: fields substituted, `task` added to the
  * prompt's vars, named `<agent>/<task id>`, validated with the defaults.
  *
+ * Where `{{task.<field>}}` is replaced:
+ * - in `command`, every `args` entry, every `env` value, `cwd`,
+ *   `prompt.templateFile`, every `prompt.context` path and every string
+ *   value of `prompt.vars`: replaced here, textually, before validation
+ *   (`{{prompt}}` and `{{promptFile}}` are left for the launcher). A field
+ *   the task does not have is an error; a field holding an object or array
+ *   is an error there (only strings, numbers and booleans fit in a string);
+ * - in the prompt template: by mustache itself when the prompt is built, as
+ *   `task` is added to `prompt.vars` (so sections over a JSON array work).
+ *   An inline `prompt.template` naming a field the task lacks is an error;
+ *   a `templateFile` is read later, on a worker, where a missing field
+ *   renders as "" (mustache's rule).
+ * A value is never rendered again, so a task field holding `{{...}}` stays
+ * literal text.
+ *
  * @throws ConfigError naming the agents file, the agent, the field, and the task's file and line.
  * @example
  * const [task] = parseTasks('{"id":"t1","file":"a.ts"}', { file: 'tasks.jsonl', format: 'jsonl' });
@@ -73,6 +70,10 @@ export function expandRun(input: RunInput): ResolvedAgent {
  * the first task, then the second...), or every agent once without tasks.
  *
  * @throws ConfigError for the first bad agent run.
+ * @example
+ * const tasks = await loadTasks('tasks.jsonl');
+ * const runs = expandRuns({ agents: [{ name: 'fix', command: 'my-agent', args: ['{{task.repo}}'] }] }, tasks);
+ * for (const run of runs) await spawner.spawnBatch([run.spec]).done;
  */
 export function expandRuns(
   agentsFile: { defaults?: unknown; agents: readonly unknown[] },

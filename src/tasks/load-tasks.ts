@@ -29,8 +29,12 @@ export interface Task {
 /** `jsonl`: one JSON object per line. `csv`: RFC 4180 with a header line. */
 export type TaskFormat = 'jsonl' | 'csv';
 
+/** Options of {@link loadTasks}. */
 export interface LoadTasksOptions {
-  /** Default: from the extension (`.csv`; `.jsonl`, `.ndjson` or `.json` for JSON lines). */
+  /**
+   * The file's format.
+   * @default from the extension: `.csv`, or `.jsonl` / `.ndjson` / `.json` for JSON lines
+   */
   format?: TaskFormat;
 }
 
@@ -56,7 +60,14 @@ export async function loadTasks(file: string, options: LoadTasksOptions = {}): P
   return parseTasks(text, { file, format });
 }
 
-/** Parses the text of a task list; `file` is only named in messages. Same rules as {@link loadTasks}. */
+/**
+ * Parses the text of a task list; `file` is only named in messages. Same rules as {@link loadTasks}.
+ *
+ * @throws ConfigError naming the file and line of the first bad row.
+ * @example
+ * const tasks = parseTasks('id,repo\nbug-17,a/b\n', { file: 'inline.csv', format: 'csv' });
+ * // tasks[0].vars: { id: 'bug-17', repo: 'a/b' }
+ */
 export function parseTasks(text: string, options: { file: string; format: TaskFormat }): Task[] {
   const { file } = options;
   const rows = options.format === 'csv' ? csvRows(text, file) : jsonlRows(text, file);

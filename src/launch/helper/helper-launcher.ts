@@ -20,12 +20,14 @@ import { notStartedExit } from '../not-started.ts';
  */
 export const DEFAULT_HELPERS = 1;
 
+/** Options of {@link HelperLauncher}. */
 export interface HelperLauncherOptions {
   /**
    * Helper processes to spread launches over. A helper forks on one core at
    * a time, so more helpers can raise the launch rate when cores are free
    * (on 2 busy cores they did not: see {@link DEFAULT_HELPERS}). Extra helpers
-   * start only when every running one has a fork queued. Default 1.
+   * start only when every running one has a fork queued.
+   * @default 1
    */
   helpers?: number;
   /** @internal Entry module of the helper (tests start stand-ins). */
@@ -55,6 +57,7 @@ export class HelperLauncher implements Launcher {
   #next = 0;
   #closed: Promise<void> | undefined;
 
+  /** Starts nothing yet. Throws a ConfigError unless `helpers` is a positive integer. */
   constructor(options: HelperLauncherOptions = {}) {
     const helpers = checkHelpers(options.helpers ?? DEFAULT_HELPERS);
     this.#slots = Array.from({ length: helpers }, () => undefined);
@@ -67,6 +70,7 @@ export class HelperLauncher implements Launcher {
     return this.#slots.flatMap((h) => (h?.alive && h.pid !== undefined ? [h.pid] : []));
   }
 
+  /** Hands the agent to a helper (starting one if none is up); after `close()` it exits at once with `E_CLOSED`. */
   launch(request: LaunchRequest, events: LaunchEvents): LaunchHandle {
     if (this.#closed) {
       queueMicrotask(() => events.exited(closedExit(request.agent)));
@@ -75,6 +79,7 @@ export class HelperLauncher implements Launcher {
     return this.#pick().launch(request, events);
   }
 
+  /** Closes every helper: each kills the agent trees it started, then exits. Idempotent. */
   async close(): Promise<void> {
     this.#closed ??= Promise.all(this.#slots.map((h) => h?.close())).then(() => {});
     return this.#closed;
