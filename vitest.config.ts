@@ -1,4 +1,21 @@
-import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vitest/config';
+
+const DIST_ENTRIES = fileURLToPath(new URL('./test/support/dist-entries.ts', import.meta.url));
+
+/**
+ * Projects `auto` and `direct` import the library from source but run its
+ * off-main entries from dist/ (see test/support/dist-entries.ts); project
+ * `source` runs them from source through tsx, as `npm start` does.
+ */
+const entriesFromDist: Plugin = {
+  name: 'spawnpool-entries-from-dist',
+  enforce: 'pre',
+  resolveId(source, importer) {
+    if (importer === undefined || importer === DIST_ENTRIES || !/(^|\/)ts-loader\.ts$/.test(source)) return null;
+    return DIST_ENTRIES;
+  },
+};
 
 // Every suite runs as a user's program would, launcher 'auto' (the helper,
 // in test processes over its RSS threshold). The core suites run a second
@@ -13,13 +30,18 @@ const BOTH_LAUNCHERS_INSIDE = [
   'test/reliability/timeouts-and-trees.test.ts',
 ];
 
+/** Files that start every off-main entry under both launchers: project `source` reruns them with the entries from source. */
+const FROM_SOURCE = ['test/batch/busy-host.test.ts', 'test/pool/*.test.ts', 'test/dist/entries.test.ts'];
+
 export default defineConfig({
   test: {
     testTimeout: 60000,
+    globalSetup: ['test/support/global-setup.ts'],
     projects: [
-      { extends: true, test: { name: 'auto', include: ['test/**/*.test.ts'] } },
+      { extends: true, plugins: [entriesFromDist], test: { name: 'auto', include: ['test/**/*.test.ts'] } },
       {
         extends: true,
+        plugins: [entriesFromDist],
         test: {
           name: 'direct',
           include: ['test/batch/**/*.test.ts', 'test/reliability/**/*.test.ts'],
@@ -27,6 +49,7 @@ export default defineConfig({
           env: { SPAWNPOOL_LAUNCHER: 'direct' },
         },
       },
+      { extends: true, test: { name: 'source', include: FROM_SOURCE, env: { SPAWNPOOL_TEST_ENTRIES: 'source' } } },
     ],
   },
 });

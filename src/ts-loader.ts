@@ -1,16 +1,26 @@
 /**
- * Running from source (tsx, vitest) or from dist/: the files spawnpool starts
- * on other threads and processes (build worker, launch helper) have the same
- * extension as this one, and a .ts one needs tsx's loader.
+ * Running from source (tsx, vitest) or from dist/: where the files spawnpool
+ * starts on other threads and processes (build worker, launch thread, launch
+ * helper) are, and whether they need tsx's loader. An entry has the extension
+ * of this module: .ts from source, .js from dist/.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
-/** True when this module is the .ts source rather than its dist/ build. */
-export const FROM_SOURCE = import.meta.url.endsWith('.ts');
+/** The files under workers/ that run off the main thread (see workers/README.md). */
+export type OwnEntry = 'build-worker' | 'launch-thread' | 'launch-helper';
 
-/** The extension of spawnpool's own modules here: 'ts' from source, 'js' from dist/. */
-export const OWN_EXTENSION = FROM_SOURCE ? 'ts' : 'js';
+const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+
+/** An off-main entry's file URL, beside this module's own build. */
+export function ownEntry(name: OwnEntry): URL {
+  return new URL(`../workers/${name}.${OWN_EXTENSION}`, import.meta.url);
+}
+
+/** True when a module needs tsx's loader to run: a .ts file. */
+export function isTypeScript(file: URL | string): boolean {
+  return (typeof file === 'string' ? file : file.pathname).endsWith('.ts');
+}
 
 /** tsx's ESM loader as a file URL, so it resolves whatever the host's cwd. */
 export function tsxLoader(): string {

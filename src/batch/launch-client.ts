@@ -10,9 +10,9 @@ import type { AgentEvent, BatchStart, FromLaunchSide, StdinRequest, StopRequest,
 import { LaunchSide } from '../pipeline/launch-side.ts';
 import type { LaunchThreadData } from '../pipeline/thread-data.ts';
 import type { BuildPoolOptions } from '../pool/build-pool.ts';
-import { FROM_SOURCE, OWN_EXTENSION, tsxWorkerBootstrap } from '../ts-loader.ts';
+import { isTypeScript, ownEntry, tsxWorkerBootstrap } from '../ts-loader.ts';
 
-const THREAD_URL = new URL(`../../workers/launch-thread.${OWN_EXTENSION}`, import.meta.url);
+const THREAD_URL = ownEntry('launch-thread');
 
 /** Receives the events of one batch, in the order they happened. */
 export interface BatchSink {
@@ -47,8 +47,8 @@ export class ThreadLaunchClient implements LaunchClient {
   /** `onEvents` runs before the sinks, once per message (the spawner drains the ring there). */
   constructor(data: LaunchThreadData, onEvents: (events: AgentEvent[]) => void) {
     this.#onEvents = onEvents;
-    this.#worker = new Worker(FROM_SOURCE ? tsxWorkerBootstrap(THREAD_URL) : THREAD_URL, {
-      eval: FROM_SOURCE,
+    this.#worker = new Worker(isTypeScript(THREAD_URL) ? tsxWorkerBootstrap(THREAD_URL) : THREAD_URL, {
+      eval: isTypeScript(THREAD_URL),
       workerData: data,
       // The agents inherit this thread's environment: it must be the host's, as it changes.
       env: SHARE_ENV,

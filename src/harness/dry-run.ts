@@ -2,7 +2,6 @@
 // nothing else to keep responsive.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { buildFromSpec } from '../prompt/build.ts';
 import { preflightAgents } from '../spec/preflight.ts';
 import type { PromptVia } from '../spec/schema.ts';
 import { RunJournal } from './journal.ts';
@@ -97,6 +96,9 @@ export async function dryRunHarness(runs: readonly HarnessRun[], options: DryRun
       journal.close();
     }
   }
+  // Loaded here, not at the top: the tokenizer is megabytes of code, and every host that imports
+  // spawnpool would parse it on its main thread, where prompts are otherwise never built.
+  const { buildFromSpec } = await import('../prompt/build.ts');
   const planned: PlannedRun[] = [];
   for (const run of runs) {
     const { spec } = run;

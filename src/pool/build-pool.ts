@@ -4,10 +4,10 @@
  */
 import { Piscina } from 'piscina';
 import type { ErrorCode } from '../errors.ts';
-import { FROM_SOURCE, OWN_EXTENSION, tsxLoader } from '../ts-loader.ts';
+import { isTypeScript, ownEntry, tsxLoader } from '../ts-loader.ts';
 import type { BuildReply, BuildTask, BuildWorkerData } from './build-task.ts';
 
-const WORKER_URL = new URL(`../../workers/build-worker.${OWN_EXTENSION}`, import.meta.url);
+const WORKER_URL = ownEntry('build-worker');
 
 export interface BuildPoolOptions {
   workers: number;
@@ -34,7 +34,7 @@ export class BuildPool {
 
   constructor(options: BuildPoolOptions) {
     this.#buildTimeoutMs = options.buildTimeoutMs;
-    const needsTsLoader = FROM_SOURCE || (options.builder?.endsWith('.ts') ?? false);
+    const needsTsLoader = isTypeScript(WORKER_URL) || (options.builder !== undefined && isTypeScript(options.builder));
     const data: BuildWorkerData = { ring: options.ring, builder: options.builder };
     this.#piscina = new Piscina<BuildTask, BuildReply>({
       filename: WORKER_URL.href,

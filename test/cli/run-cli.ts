@@ -1,4 +1,8 @@
-/** Runs the spawnpool CLI from source in a child process, as a user would, and collects what it printed. */
+/**
+ * Runs the spawnpool CLI in a child process, as a user would (the built one: `npx spawnpool`
+ * runs dist/, and test/support/global-setup.ts keeps it as new as the sources), and collects what
+ * it printed. From source, tsx cost every run a second of CPU; test/reliability/bad-input.test.ts runs it from source.
+ */
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -10,8 +14,8 @@ const run = promisify(execFile);
 // The CLI's default history database is ./.spawnpool/history.db: the tests' runs go to a temp file, not the checkout.
 const TEST_DB = path.join(mkdtempSync(path.join(os.tmpdir(), 'spawnpool-cli-db-')), 'history.db');
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** node arguments that start the CLI from source. */
-export const CLI = ['--import', 'tsx', `${ROOT}src/cli/main.ts`];
+/** node arguments that start the built CLI. */
+export const CLI = [`${ROOT}dist/src/cli/main.js`];
 
 export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

@@ -59,7 +59,7 @@ describe('spawnpool run', () => {
         expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
         return readFile(out, 'utf8');
       };
-      expect(await parentOf('direct')).toContain('src/cli/main.ts');
+      expect(await parentOf('direct')).toContain('dist/src/cli/main.js');
       expect(await parentOf('helper')).toContain('launch-helper');
     });
   });

@@ -4,10 +4,9 @@
  * from dist/ it is .js and runs on plain node.
  */
 import { fileURLToPath } from 'node:url';
-import { OWN_EXTENSION, tsxLoader } from '../../ts-loader.ts';
+import { isTypeScript, ownEntry, tsxLoader } from '../../ts-loader.ts';
 
-// Code that runs on another thread or in another process has its entry in workers/ (see workers/README.md).
-const ENTRY_URL = new URL(`../../../workers/launch-helper.${OWN_EXTENSION}`, import.meta.url);
+const ENTRY_URL = ownEntry('launch-helper');
 
 export interface HelperCommand {
   file: string;
@@ -21,6 +20,6 @@ export interface HelperCommand {
  */
 export function helperCommand(entry: URL = ENTRY_URL): HelperCommand {
   const script = fileURLToPath(entry);
-  const loader = script.endsWith('.ts') ? ['--import', tsxLoader()] : [];
+  const loader = isTypeScript(script) ? ['--import', tsxLoader()] : [];
   return { file: process.execPath, args: [...loader, script] };
 }
