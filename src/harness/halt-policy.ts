@@ -10,11 +10,20 @@ import { ConfigError } from '../errors.ts';
 export type HaltWhen = 'soon' | 'now';
 export type HaltWhy = 'fail' | 'success' | 'done';
 
+/**
+ * When a harness run stops early, as GNU parallel's `--halt` (parsed by {@link parseHalt}).
+ *
+ * @example
+ * const halt: HaltSpec = { when: 'soon', why: 'fail', value: 10, percent: true }; // --halt soon,fail=10%
+ */
 export interface HaltSpec {
+  /** `soon`: start nothing more and let running attempts finish; `now`: also stop those running. */
   when: HaltWhen;
+  /** What is counted: failed, succeeded, or finished runs. */
   why: HaltWhy;
   /** A count (>= 1), or a percentage in (0, 100] when `percent`. */
   value: number;
+  /** True when `value` is a percentage of the runs this invocation has to do. */
   percent: boolean;
 }
 

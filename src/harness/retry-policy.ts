@@ -12,24 +12,58 @@ import type { AgentResult } from '../batch/types.ts';
 export const TRANSIENT_SPAWN_ERRNOS = ['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM'] as const;
 const TRANSIENT = new RegExp(`\\b(${TRANSIENT_SPAWN_ERRNOS.join('|')})\\b`);
 
+/**
+ * Which failures are retried (harness option `retry.on`, CLI `--retry-on`).
+ *
+ * @example
+ * const on: RetryOn = { spawn: true, timeout: true, exitCodes: [75] }; // --retry-on spawn,timeout,exit=75
+ */
 export interface RetryOn {
-  /** Failures to start with EAGAIN, EMFILE, ENFILE or ENOMEM, and the launcher dying before the agent started (E_LAUNCHER). Default true. */
+  /**
+   * Failures to start with EAGAIN, EMFILE, ENFILE or ENOMEM, and the launcher dying before the agent started (E_LAUNCHER).
+   * @default true
+   */
   spawn?: boolean;
-  /** Attempts killed at their timeout. Default false. */
+  /**
+   * Attempts killed at their timeout.
+   * @default false
+   */
   timeout?: boolean;
-  /** Exit codes to retry on, or 'any' for every non-zero exit. Default none. */
+  /**
+   * Exit codes to retry on, or 'any' for every non-zero exit.
+   * @default []
+   */
   exitCodes?: readonly number[] | 'any';
 }
 
+/**
+ * Retries of failed attempts, with exponential backoff and jitter (harness option `retry`).
+ *
+ * @example
+ * await runHarness(spawner, runs, { retry: { retries: 3, on: { timeout: true }, baseDelayMs: 500 } });
+ */
 export interface RetryOptions {
-  /** Attempts after the first. Default 0. */
+  /**
+   * Attempts after the first.
+   * @default 0
+   */
   retries?: number;
+  /** What is retried. */
   on?: RetryOn;
-  /** The first retry waits about this long, each next one twice as long. Default 1000. */
+  /**
+   * The first retry waits about this long (ms), each next one twice as long.
+   * @default 1000
+   */
   baseDelayMs?: number;
-  /** No wait exceeds this. Default 60000. */
+  /**
+   * No wait exceeds this (ms).
+   * @default 60000
+   */
   maxDelayMs?: number;
-  /** Fraction of each wait drawn at random (0: none; 1: anywhere from 0 to the full wait). Default 0.5. */
+  /**
+   * Fraction of each wait drawn at random (0: none; 1: anywhere from 0 to the full wait).
+   * @default 0.5
+   */
   jitter?: number;
 }
 

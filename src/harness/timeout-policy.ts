@@ -12,10 +12,19 @@
  */
 import { RESOLVED, type ResolvedAgent } from '../spec/resolve.ts';
 
+/**
+ * A timeout relative to the median run time so far, as GNU parallel's `--timeout 300%`.
+ *
+ * @example
+ * await runHarness(spawner, runs, { relativeTimeout: { factor: 3, minSamples: 5 } }); // 3x the median, after 5 successes
+ */
 export interface RelativeTimeout {
   /** Multiple of the median run time of the succeeded attempts (> 1: 3 means 300%). */
   factor: number;
-  /** Succeeded attempts needed before it applies. Default 1 (as GNU parallel). */
+  /**
+   * Succeeded attempts needed before it applies (as GNU parallel).
+   * @default 1
+   */
   minSamples?: number;
 }
 

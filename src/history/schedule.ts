@@ -6,10 +6,19 @@
 import type { CleanupOptions, CleanupReport } from './types.ts';
 import { parseDuration } from './duration.ts';
 
+/**
+ * A periodic cleanup of the history (`history.scheduleCleanup()`): what `cleanup()` takes, plus how often.
+ *
+ * @example
+ * const schedule = spawner.history?.scheduleCleanup({ every: '1d', olderThan: '30d', runNow: true });
+ */
 export interface ScheduleOptions extends Omit<CleanupOptions, 'signal' | 'now'> {
   /** Time from the end of one run to the start of the next: ms, or a duration such as `1d`. */
   every: number | string;
-  /** Also run once right away. Default false: the first run is `every` from now. */
+  /**
+   * Also run once right away; otherwise the first run is `every` from now.
+   * @default false
+   */
   runNow?: boolean;
   /** Called with each run's report. */
   onResult?: (report: CleanupReport) => void;
