@@ -6,12 +6,16 @@
  * exits at once (agent trees are still killed; their jobs come back to the
  * queue once their locks expire, as for a dead host).
  */
+import { once } from 'node:events';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadBullmq } from '../fleet/bullmq.ts';
 import { probeRedis } from '../fleet/redis.ts';
 import { FleetWorker } from '../fleet/worker.ts';
 import { Spawner } from '../spawner.ts';
 import { msFlag, QUEUE_OPTIONS, QUEUE_USAGE, queueFlags } from './fleet-flags.ts';
+import { namingFlags, spawnerFlags } from './option-flags.ts';
+import { type SignalStop, stopOnSignals } from './stop-on-signals.ts';
 import { startTelemetry, telemetrySpawnerOptions, TELEMETRY_OPTIONS, TELEMETRY_USAGE, type Telemetry, type TelemetryFlags } from './telemetry.ts';
 import { intFlag, UsageError } from './usage-error.ts';
 
@@ -73,29 +77,19 @@ export async function workerCommand(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}": the worker takes its agents from the queue\n\n${WORKER_USAGE}`);
   const where = queueFlags(values, WORKER_USAGE);
   const concurrency = intFlag('concurrency', values.concurrency, 1);
-  const workers = intFlag('workers', values.workers, 1);
-  const helpers = intFlag('helpers', values.helpers, 1);
+  const spawnerOptions = spawnerFlags(values);
   const maxStalledCount = intFlag('max-stalled', values['max-stalled'], 0);
   const shutdownTimeoutMs = msFlag('shutdown-timeout', values['shutdown-timeout']);
   const stalledIntervalMs = msFlag('stalled-interval', values['stalled-interval'], 1);
   const lockDurationMs = msFlag('lock-duration', values['lock-duration'], 1);
-  const launcher = values.launcher;
-  if (launcher !== undefined && launcher !== 'direct' && launcher !== 'helper' && launcher !== 'auto') {
-    throw new UsageError(`Expected --launcher to be direct, helper or auto, got "${launcher}"`);
-  }
   const telemetryOptions = telemetrySpawnerOptions(values);
 
   // Redis first: unreachable, nothing starts (no worker threads, no history file).
   await probeRedis(await loadBullmq(), where.redis, where.prefix);
-  const spawner = new Spawner({
-    ...telemetryOptions,
-    ...(values.root === undefined ? {} : { root: values.root }),
-    ...(workers === undefined ? {} : { workers }),
-    ...(launcher === undefined ? {} : { launcher }),
-    ...(helpers === undefined ? {} : { helpers }),
-  });
+  const spawner = namingFlags(spawnerOptions, () => new Spawner({ ...telemetryOptions, ...spawnerOptions }));
   let telemetry: Telemetry | undefined;
   let worker: FleetWorker | undefined;
+  let stop: SignalStop | undefined;
   try {
     // A worker's endpoint is scraped for as long as it runs: no waiting for a first scrape before the first job (unless --metrics-linger asks for it).
     const flags: TelemetryFlags & Record<string, unknown> = { ...values };
@@ -122,30 +116,25 @@ export async function workerCommand(argv: string[]): Promise<number> {
     });
     const running = worker;
     log(`host ${running.host} taking agent runs from queue "${where.queue}" (concurrency ${concurrency ?? 4}), pid ${process.pid}`);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: NodeJS.Signals) => {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
+    stop = stopOnSignals({
+      onStop: (signal) =>
         log(
           `${signal}: taking no more jobs; ${running.running} agent run${running.running === 1 ? '' : 's'} in flight, allowed to finish for ${duration(shutdownTimeoutMs ?? 30_000)}`,
-        );
-        // A second signal: exit now. The agents' trees are killed on the way out (the spawner's exit hook).
-        process.once('SIGTERM', () => process.exit(143));
-        process.once('SIGINT', () => process.exit(130));
-        void running.close().then(({ stopped }) => {
-          if (stopped > 0) log(`stopped ${stopped} agent run${stopped === 1 ? '' : 's'} at the deadline; their jobs are back in the queue`);
-          resolve();
-        });
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+        ),
+      // A second signal: exit now. The agents' trees are killed on the way out (the spawner's exit hook).
+      onAgain: (signal) => process.exit(128 + os.constants.signals[signal]),
     });
+    await once(stop.signal, 'abort');
+    const { stopped } = await running.close();
+    if (stopped > 0) log(`stopped ${stopped} agent run${stopped === 1 ? '' : 's'} at the deadline; their jobs are back in the queue`);
     log('stopped');
     return 0;
   } finally {
     await worker?.close();
     await spawner.close();
     await telemetry?.close();
+    // Last: a second signal exits at once until the very end, closing included.
+    stop?.dispose();
   }
 }
 

@@ -14,7 +14,6 @@ import { dryRunHarness, type DryRun } from '../harness/dry-run.ts';
 import { runHarness } from '../harness/harness.ts';
 import { harnessRuns } from '../harness/runs.ts';
 import type { AttemptOutcome, HarnessSummary, StageStats } from '../harness/types.ts';
-import type { LauncherChoice } from '../launch/select-launcher.ts';
 import { latencyStats } from '../metrics/stats.ts';
 import { Spawner } from '../spawner.ts';
 import { resolveAgentsFile } from '../spec/resolve.ts';
@@ -24,8 +23,10 @@ import { ms, table } from './format.ts';
 import { parseHarnessFlags, type HarnessFlagValues } from './harness-flags.ts';
 import { duration, startHarnessProgress, summaryLine } from './harness-progress.ts';
 import { dbPath } from './history-flags.ts';
+import { checkMinSuccess, namingFlags, type SpawnerFlagOptions } from './option-flags.ts';
+import { stopOnSignals } from './stop-on-signals.ts';
 import { startTelemetry, telemetrySpawnerOptions, type Telemetry, type TelemetryFlags } from './telemetry.ts';
-import { intFlag, UsageError } from './usage-error.ts';
+import { UsageError } from './usage-error.ts';
 
 /** What run.ts has parsed and checked already. */
 export interface HarnessRunInput {
@@ -33,17 +34,14 @@ export interface HarnessRunInput {
   values: HarnessFlagValues &
     TelemetryFlags & {
       sequential?: boolean | undefined;
-      'min-success'?: string | undefined;
-      root?: string | undefined;
       json?: boolean | undefined;
       output?: string | undefined;
       results?: string | undefined;
     };
+  spawnerOptions: SpawnerFlagOptions;
   concurrency: number | undefined;
-  workers: number | undefined;
-  ringCapacity: number | undefined;
-  launcher: string | undefined;
-  helpers: number | undefined;
+  /** Not yet checked against the number of runs. */
+  minSuccess: number | undefined;
 }
 
 /** Failures shown in full; the rest are counted (all of them are in --json and in the history). */
@@ -64,8 +62,9 @@ export async function harnessRunCommand(input: HarnessRunInput): Promise<number>
   resolveAgentsFile(agentsFile, { baseDir, file });
   const tasks = flags.tasksFile === undefined ? undefined : await loadTasks(flags.tasksFile);
   const runs = harnessRuns(agentsFile, tasks, { baseDir, file });
-  const root = path.resolve(values.root ?? baseDir);
-  const minSuccess = intFlag('min-success', values['min-success'], 0, runs.length);
+  const root = path.resolve(input.spawnerOptions.root ?? baseDir);
+  const { minSuccess } = input;
+  checkMinSuccess(minSuccess, runs.length, 'runs');
   const historyPath = values['no-db'] ? undefined : dbPath(values.db);
 
   if (flags.dryRun) {
@@ -76,32 +75,16 @@ export async function harnessRunCommand(input: HarnessRunInput): Promise<number>
     return 0;
   }
 
-  const spawner = new Spawner({
-    ...telemetrySpawnerOptions(values),
-    root,
-    ...(input.workers === undefined ? {} : { workers: input.workers }),
-    ...(input.ringCapacity === undefined ? {} : { ringCapacity: input.ringCapacity }),
-    ...(input.launcher === undefined ? {} : { launcher: input.launcher as LauncherChoice }),
-    ...(input.helpers === undefined ? {} : { helpers: input.helpers }),
-  });
+  const spawner = namingFlags(input.spawnerOptions, () => new Spawner({ ...telemetrySpawnerOptions(values), ...input.spawnerOptions, root }));
+  const names = runs.map((r) => r.name);
+  // With --agent-labels, every run's series exist before the first scrape (the telemetry waits for one before spawning).
+  spawner.metrics.declareAgents(names);
   // Ctrl-C / SIGTERM: start nothing more, kill the running agents' trees, record it all, exit 128 + the signal.
-  const stop = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stoppedBy !== undefined) {
-      process.stderr.write(`spawnpool: ${signal} again: still stopping (killing agent trees, writing the history)\n`);
-      return;
-    }
-    stoppedBy = signal;
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignals();
   let telemetry: Telemetry | undefined;
   try {
     telemetry = await startTelemetry(spawner, values, stop.signal);
     await spawner.ready;
-    const names = runs.map((r) => r.name);
     const printer = outputPrinter(output, names);
     const printing = new Set<Promise<void>>();
     const follow = (outcome: SpawnOutcome) => {
@@ -149,7 +132,7 @@ export async function harnessRunCommand(input: HarnessRunInput): Promise<number>
       process.stdout.write(`${renderSummary(summary, agents, failures, moreFailures)}\n`);
       process.stderr.write(`${summaryLine(summary)}\n`);
     }
-    if (stoppedBy !== undefined) return 128 + os.constants.signals[stoppedBy];
+    if (stop.exitCode !== undefined) return stop.exitCode;
     if (summary.error !== undefined) return 1;
     if (summary.halted?.by === 'success') return 0;
     return summary.ok ? 0 : 1;
@@ -158,8 +141,7 @@ export async function harnessRunCommand(input: HarnessRunInput): Promise<number>
       await spawner.close();
     } finally {
       await telemetry?.close();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.dispose();
     }
   }
 }

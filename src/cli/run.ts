@@ -3,7 +3,6 @@
  * show progress, then a table of per-agent timings, the batch summary and
  * the window p95 (or one JSON object with `--json`).
  */
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { AgentResult, BatchDone, SpawnOutcome } from '../batch/types.ts';
@@ -15,9 +14,11 @@ import { failureLines, OUTPUT_MODES, outputPrinter, type OutputMode } from './ag
 import { ms, pct, table } from './format.ts';
 import { HARNESS_OPTIONS, HARNESS_USAGE, harnessFlagsGiven } from './harness-flags.ts';
 import { harnessRunCommand } from './harness-run.ts';
+import { batchFlags, checkMinSuccess, namingFlags, spawnerFlags } from './option-flags.ts';
 import { startProgress } from './progress.ts';
 import { startTelemetry, telemetrySpawnerOptions, TELEMETRY_OPTIONS, TELEMETRY_USAGE, type Telemetry } from './telemetry.ts';
-import { intFlag, UsageError } from './usage-error.ts';
+import { stopOnSignals } from './stop-on-signals.ts';
+import { UsageError } from './usage-error.ts';
 
 export const RUN_USAGE = `Usage: spawnpool run <agents.json> [options]
 
@@ -92,50 +93,27 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`Expected exactly one agents file\n\n${RUN_USAGE}`);
-  const concurrency = intFlag('concurrency', values.concurrency, 1);
-  const workers = intFlag('workers', values.workers, 0);
-  const ringCapacity = intFlag('ring-capacity', values['ring-capacity'], 0);
-  const helpers = intFlag('helpers', values.helpers, 1);
-  const launcher = values.launcher;
-  if (launcher !== undefined && launcher !== 'direct' && launcher !== 'helper' && launcher !== 'auto') {
-    throw new UsageError(`Expected --launcher to be direct, helper or auto, got "${launcher}"`);
-  }
-  if (helpers !== undefined && launcher === 'direct') throw new UsageError('--helpers applies to --launcher helper or auto, not direct');
+  const spawnerOptions = spawnerFlags(values);
+  const { concurrency, minSuccess: minSuccessFlag } = batchFlags(values);
   // --tasks, --retries, --halt, --run-name...: every agent once per task, through the harness.
-  if (harnessFlagsGiven(values)) return harnessRunCommand({ file: positionals[0]!, values, concurrency, workers, ringCapacity, launcher, helpers });
+  if (harnessFlagsGiven(values)) return harnessRunCommand({ file: positionals[0]!, values, spawnerOptions, concurrency, minSuccess: minSuccessFlag });
 
   const loaded = await loadAgentsFile(positionals[0]!);
   // The files the agents name and their argument sizes, checked before any worker or agent starts: bad input starts nothing.
-  await preflightAgents(loaded.agents, { root: values.root ?? loaded.baseDir, file: positionals[0] });
-  const minSuccess = intFlag('min-success', values['min-success'], 0, loaded.agents.length) ?? loaded.agents.length;
+  await preflightAgents(loaded.agents, { root: spawnerOptions.root ?? loaded.baseDir, file: positionals[0] });
+  checkMinSuccess(minSuccessFlag, loaded.agents.length, 'agents');
+  const minSuccess = minSuccessFlag ?? loaded.agents.length;
   const output = outputMode(values.output, values.json);
   const resultsDir = values.results === undefined ? undefined : path.resolve(values.results);
   const telemetryOptions = telemetrySpawnerOptions(values);
-  const spawner = new Spawner({
-    ...telemetryOptions,
-    root: values.root ?? loaded.baseDir,
-    ...(workers === undefined ? {} : { workers }),
-    ...(ringCapacity === undefined ? {} : { ringCapacity }),
-    ...(launcher === undefined ? {} : { launcher }),
-    ...(helpers === undefined ? {} : { helpers }),
-  });
+  const spawner = namingFlags(spawnerOptions, () => new Spawner({ ...telemetryOptions, root: loaded.baseDir, ...spawnerOptions }));
   // With --agent-labels, every agent's series exist before the first scrape (the telemetry waits for one before spawning).
   spawner.metrics.declareAgents(loaded.agents.map((a) => a.name));
   // Ctrl-C (or SIGTERM) stops the batch cleanly: every agent tree killed, the batch still reported and recorded.
   // A second one only says so: dying then would lose the batch from the history. Exit code 128 + the signal's number.
-  const stop = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stoppedBy !== undefined) {
-      process.stderr.write(`spawnpool: ${signal} again: still stopping (killing agent trees, writing the history)\n`);
-      return;
-    }
-    stoppedBy = signal;
-    process.stderr.write(`spawnpool: ${signal}: stopping the batch (killing agent trees; it is still reported and recorded)\n`);
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignals({
+    onStop: (signal) => process.stderr.write(`spawnpool: ${signal}: stopping the batch (killing agent trees; it is still reported and recorded)\n`),
+  });
   let telemetry: Telemetry | undefined;
   try {
     telemetry = await startTelemetry(spawner, values, stop.signal);
@@ -173,13 +151,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     const options = {
       ...batchOptions,
       output,
-      launcher: launcher ?? process.env.SPAWNPOOL_LAUNCHER ?? 'auto',
-      ...(helpers === undefined ? {} : { helpers }),
-      workers: workers ?? 'default',
+      launcher: spawnerOptions.launcher ?? process.env.SPAWNPOOL_LAUNCHER ?? 'auto',
+      ...(spawnerOptions.helpers === undefined ? {} : { helpers: spawnerOptions.helpers }),
+      workers: spawnerOptions.workers ?? 'default',
     };
     if (values.json) process.stdout.write(`${JSON.stringify({ runId: spawner.metrics.runId, options, batch: done, agents, window }, null, 2)}\n`);
     else process.stdout.write(`${render(agents, results, done, window)}\n`);
-    if (stoppedBy !== undefined) return 128 + os.constants.signals[stoppedBy];
+    if (stop.exitCode !== undefined) return stop.exitCode;
     return done.ok ? 0 : 1;
   } finally {
     try {
@@ -188,8 +166,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     } finally {
       // Then the last push, the textfile, and the endpoint's wait for a scrape of the final figures.
       await telemetry?.close();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.dispose();
     }
   }
 }

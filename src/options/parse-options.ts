@@ -40,6 +40,22 @@ export function parseOptions<S extends z.ZodType>(schema: S, words: OptionWords,
   throw new ConfigError(`Expected the \`${key}\` option to be ${words[key] ?? issue.message}, got \`${show(got)}\``);
 }
 
+/**
+ * Checks one option by name with the schema of its options object, and
+ * throws what {@link parseOptions} would for that value in that object: for
+ * callers holding one value at a time, such as a command-line flag, that
+ * must word a bad value as the library does.
+ */
+export function parseOption<S extends z.ZodType, K extends keyof z.output<S> & string>(
+  schema: S,
+  words: OptionWords,
+  key: K,
+  value: unknown,
+  where: string,
+): z.output<S>[K] {
+  return parseOptions(schema, words, { [key]: value }, where)[key];
+}
+
 /** The known name nearest to `key` (edit distance at most a third of its length, and 3), if any. */
 export function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;

@@ -2,25 +2,22 @@
  * A real, private Prometheus server (and Pushgateway) for one test file: on
  * 127.0.0.1, on a free port, with a temp config and data folder removed at
  * `stop()`. Queried through its HTTP API, as Grafana would. Also runs
- * `promtool check metrics` on an exposition.
- *
- * Prometheus cannot report the port it picked for `:0`, so a free port is
- * found by binding a socket to port 0 and closing it; if another process
- * takes it before Prometheus binds it, a new one is tried.
+ * `promtool check metrics` on an exposition. Started and stopped by
+ * server-process.ts.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { type ServerProcess, startServerProcess } from './server-process.ts';
+
+export { freePort } from './server-process.ts';
 
 /** The binaries: PROMETHEUS / PROMTOOL / PUSHGATEWAY if set, else the Debian packages' (.ci/run installs them when missing). */
 const PROMETHEUS = process.env.PROMETHEUS ?? 'prometheus';
 const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
 const PUSHGATEWAY = process.env.PUSHGATEWAY ?? 'prometheus-pushgateway';
 const READY_WITHIN_MS = 30_000;
-const PORT_ATTEMPTS = 5;
 
 export interface ScrapeTarget {
   job: string;
@@ -73,17 +70,12 @@ export async function startPrometheus(targets: ScrapeTarget[], { scrapeIntervalM
     ]),
   ].join('\n');
   await writeFile(path.join(dir, 'prometheus.yml'), `${config}\n`);
-  const started = await startBinary(
-    PROMETHEUS,
-    dir,
-    (port) => [
-      `--config.file=${path.join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    '/-/ready',
-  );
+  const started = await startHttpServer(PROMETHEUS, 'install the prometheus package (.ci/run does when it is missing)', dir, (port) => [
+    `--config.file=${path.join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
   const api = async (expr: string, time?: number): Promise<PromSample[]> => {
     const params = new URLSearchParams({ query: expr, ...(time === undefined ? {} : { time: time.toFixed(3) }) });
     const res = await fetch(`${started.url}/api/v1/query?${params}`);
@@ -137,7 +129,10 @@ export interface Pushgateway {
 /** Starts a real Pushgateway (Debian package prometheus-pushgateway), no persistence. */
 export async function startPushgateway(): Promise<Pushgateway> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'spawnpool-pushgateway-'));
-  const started = await startBinary(PUSHGATEWAY, dir, (port) => [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], '/-/ready');
+  const started = await startHttpServer(PUSHGATEWAY, 'install the prometheus-pushgateway package (.ci/run does when it is missing)', dir, (port) => [
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
   return { url: started.url, port: started.port, target: `127.0.0.1:${started.port}`, stop: started.stop };
 }
 
@@ -153,84 +148,22 @@ export function promtoolCheck(exposition: string): Promise<string> {
   });
 }
 
-interface Started {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
-async function startBinary(binary: string, dir: string, args: (port: number) => string[], readyPath: string): Promise<Started> {
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-    const port = await freePort();
-    const child = spawn(binary, args(port), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (log = (log + s).slice(-4000)));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (log = (log + s).slice(-4000)));
-    const spawned = await Promise.race([once(child, 'spawn').then(() => undefined), once(child, 'error').then(([e]) => e as NodeJS.ErrnoException)]);
-    if (spawned !== undefined) {
-      await rm(dir, { recursive: true, force: true });
-      throw new Error(
-        spawned.code === 'ENOENT' ? `${binary} not found on PATH (.ci/run installs it when missing)` : `cannot start ${binary}: ${spawned.message}`,
-      );
-    }
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    const url = `http://127.0.0.1:${port}`;
-    const up = await waitForReady(`${url}${readyPath}`, child);
-    if (up === true) {
-      let stopped: Promise<void> | undefined;
-      return {
-        url,
-        port,
-        stop() {
-          stopped ??= (async () => {
-            await stopChild(child);
-            process.off('exit', killOnExit);
-            await rm(dir, { recursive: true, force: true });
-          })();
-          return stopped;
-        },
-      };
-    }
-    await stopChild(child);
-    process.off('exit', killOnExit);
-    lastError = new Error(`${binary} on port ${port} did not become ready: ${up}\n${log}`);
-    if (!/address already in use/i.test(log)) break;
-  }
-  await rm(dir, { recursive: true, force: true });
-  throw lastError ?? new Error(`${binary} did not start`);
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function waitForReady(url: string, child: ChildProcess): Promise<true | string> {
-  const deadline = Date.now() + READY_WITHIN_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) return `it exited (${child.exitCode ?? child.signalCode})`;
-    try {
-      if ((await fetch(url)).ok) return true;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return `no answer within ${READY_WITHIN_MS} ms`;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
+/** Prometheus and the Pushgateway both answer GET /-/ready once they serve. */
+async function startHttpServer(binary: string, install: string, dir: string, args: (port: number) => string[]): Promise<ServerProcess & { url: string }> {
+  const server = await startServerProcess({
+    binary,
+    install,
+    dir,
+    args,
+    async ready(port) {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/-/ready`)).ok;
+      } catch {
+        // Not listening yet.
+        return false;
+      }
+    },
+    readyWithinMs: READY_WITHIN_MS,
+  });
+  return { ...server, url: `http://127.0.0.1:${server.port}` };
 }
