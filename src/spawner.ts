@@ -16,7 +16,7 @@ import type { JsonlOptions } from './export/jsonl.ts';
 import type { History, HistoryOptions } from './history/history.ts';
 import { resolveLauncherChoice, type LauncherChoice } from './launch/select-launcher.ts';
 import { isPowerOfTwo } from './metrics/ring.ts';
-import { DEFAULT_RING_CAPACITY, DEFAULT_WINDOW_SIZE, SpawnerMetrics } from './metrics/spawner-metrics.ts';
+import { DEFAULT_RING_CAPACITY, DEFAULT_WINDOW_SIZE, SpawnerMetrics, ringOf } from './metrics/spawner-metrics.ts';
 import type { BuildPoolOptions } from './pool/build-pool.ts';
 import type { AgentPlan } from './pipeline/messages.ts';
 import { agentFolder } from './pipeline/results-dir.ts';
@@ -136,7 +136,7 @@ export class Spawner {
       history: options.history,
     });
     this.history = this.#exporters.history;
-    const pool: BuildPoolOptions = { workers, ring: this.metrics.ring.buffer, builder, buildTimeoutMs, nice, resourceLimits: options.workerResourceLimits };
+    const pool: BuildPoolOptions = { workers, ring: ringOf(this.metrics).buffer, builder, buildTimeoutMs, nice, resourceLimits: options.workerResourceLimits };
     // Records the launch side wrote are drained as its events arrive, so windows and exporters see them first.
     const drain = () => this.metrics.drain();
     this.#client =

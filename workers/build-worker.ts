@@ -8,7 +8,7 @@ import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { ERROR_CODES, errorCodeNumber, type ErrorCode } from '../src/errors.ts';
 import { MetricsRing } from '../src/metrics/ring.ts';
-import { wallClockMs } from '../src/metrics/record.ts';
+import { buildRecord, wallClockMs } from '../src/metrics/record.ts';
 import { buildFromSpec } from '../src/prompt/build.ts';
 import { countTokens } from '../src/prompt/tokens.ts';
 import type { PromptBuilder } from '../src/prompt/types.ts';
@@ -53,19 +53,20 @@ export async function warmUp(): Promise<number> {
   return threadId;
 }
 
-function record(task: BuildTask, ok: boolean, code: ErrorCode | undefined, at: number, durationMs: number, queueMs: number): void {
-  ring.write({
-    stage: 'build',
-    ok,
-    errorCode: errorCodeNumber(code),
-    agentId: task.agentId,
-    batchId: task.batchId,
-    writerThreadId: threadId,
-    pid: 0,
-    timestamp: at,
-    durationMs,
-    detailMs: queueMs,
-  });
+function record(task: BuildTask, ok: boolean, code: ErrorCode | undefined, at: number, buildMs: number, queueMs: number): void {
+  ring.write(
+    buildRecord({
+      ok,
+      errorCode: errorCodeNumber(code),
+      agentId: task.agentId,
+      batchId: task.batchId,
+      writerThreadId: threadId,
+      pid: 0,
+      timestamp: at,
+      buildMs,
+      queueMs,
+    }),
+  );
 }
 
 /** Piscina sends the reply with the prompt's buffer in the transfer list: moved, not copied. */

@@ -53,7 +53,7 @@ export const cycles100: Scenario = {
         ],
       });
       const snap = spawner.metrics.snapshot();
-      const counters = spawner.metrics.ring.counters();
+      const counters = spawner.metrics.counters();
       // Warm-up cycles went through the same spawner: they count too.
       const agentsRun = (cycles + ctx.warmup) * AGENTS;
       const expected = agentsRun * RECORDS_PER_AGENT;

@@ -7,10 +7,10 @@
  * call copies and selects).
  */
 import { quantile } from 'simple-statistics';
-import { SpawnerMetrics } from '../../src/metrics/spawner-metrics.ts';
+import { SpawnerMetrics, ringOf } from '../../src/metrics/spawner-metrics.ts';
 import { latencyStats } from '../../src/metrics/stats.ts';
 import { RollingWindow } from '../../src/metrics/window.ts';
-import type { RecordStage } from '../../src/metrics/record.ts';
+import { buildRecord, exitRecord, spawnRecord, type MetricRecord, type RecordHeader, type RecordStage } from '../../src/metrics/record.ts';
 import { num } from '../lib/format.ts';
 import { runInterleaved } from '../lib/interleave.ts';
 import { mulberry32 } from '../lib/prng.ts';
@@ -56,20 +56,11 @@ export const statsScenario: Scenario = {
     const calls = ctx.tiny ? 20 : 200;
     const rand = mulberry32(ctx.seed);
     const metrics = new SpawnerMetrics({ windowSize: WINDOW });
+    const ring = ringOf(metrics);
     for (const stage of STAGES) {
       for (let i = 0; i < WINDOW; i++) {
-        metrics.ring.write({
-          stage,
-          ok: true,
-          errorCode: 0,
-          agentId: i,
-          batchId: 1,
-          writerThreadId: 0,
-          pid: 1000 + i,
-          timestamp: Date.now(),
-          durationMs: 5 + 100 * rand() ** 3,
-          detailMs: rand(),
-        });
+        const common: RecordHeader = { ok: true, errorCode: 0, agentId: i, batchId: 1, writerThreadId: 0, pid: 1000 + i, timestamp: Date.now() };
+        ring.write(fakeRecord(stage, common, 5 + 100 * rand() ** 3, rand()));
       }
     }
     metrics.drain();
@@ -131,3 +122,15 @@ export const statsScenario: Scenario = {
     };
   },
 };
+
+/** A record of `stage` taking `ms`: the figure its window keeps. */
+function fakeRecord(stage: RecordStage, common: RecordHeader, ms: number, queueMs: number): MetricRecord {
+  switch (stage) {
+    case 'build':
+      return buildRecord({ ...common, pid: 0, buildMs: ms, queueMs });
+    case 'spawn':
+      return spawnRecord({ ...common, spawnMs: ms, queueMs });
+    case 'exit':
+      return exitRecord({ ...common, runMs: ms, exitCode: 0 });
+  }
+}

@@ -1,7 +1,9 @@
 /**
  * The instruments spawnpool exports, defined once so that prom-client and
  * OpenTelemetry report the same observations under the same Prometheus
- * names, and the one mapping from a ring record to those observations.
+ * names; the one mapping from a record to those observations; and
+ * `RecordInstruments`, which creates, zeroes and updates the record-driven
+ * instruments through whichever library an exporter wraps.
  *
  * Series are bounded: every label takes a value from a fixed, documented set
  * (`outcome`, `stage`, `error_type`), unless per-agent labels are switched on
@@ -11,7 +13,7 @@
  * name plus the unit suffix the Prometheus compatibility spec adds is the
  * prom-client name (`spawnpool.spawn.duration` + `s` = `spawnpool_spawn_duration_seconds`).
  */
-import type { ErrorCode } from '../errors.ts';
+import type { ErrorCode, FailureStage } from '../errors.ts';
 import type { NamedRecord } from '../metrics/spawner-metrics.ts';
 
 /**
@@ -54,7 +56,7 @@ export type HistogramKey = 'spawn' | 'queue' | 'build' | 'run';
 export type Outcome = 'ok' | 'failed';
 export const OUTCOMES: readonly Outcome[] = ['ok', 'failed'];
 
-interface Named {
+export interface Named {
   /** prom-client name (counters with `_total`). */
   prometheus: string;
   /** OpenTelemetry name. */
@@ -232,15 +234,13 @@ export const SPAWNER_INFO: Named = {
   help: "Always 1; run_id is the spawner's run id, as in the JSON lines and the history (batches.run_id).",
 };
 
-/** The stage an agent failed at, as `errors_total` reports it. */
-export type ErrorStage = 'build' | 'spawn' | 'run' | 'timeout' | 'aborted';
 export type ErrorType = ErrorCode | 'unknown';
 
 /**
  * The documented error series: created at 0 when the spawner starts. A code
  * outside this table (a future one) still counts, in a series of its own.
  */
-export const ERROR_SERIES: Readonly<Record<ErrorStage, readonly ErrorCode[]>> = {
+export const ERROR_SERIES: Readonly<Record<FailureStage, readonly ErrorCode[]>> = {
   build: ['E_BUILD', 'E_BUILD_WORKER', 'E_BUILD_TIMEOUT', 'E_CONTEXT_ESCAPE', 'E_CONTEXT_READ', 'E_TEMPLATE'],
   spawn: ['E_ENOENT', 'E_EACCES', 'E_CWD', 'E_SPAWN', 'E_ARG_TOO_LONG', 'E_READY', 'E_TIMEOUT', 'E_LAUNCHER'],
   run: ['E_EXIT', 'E_SIGNAL', 'E_LAUNCHER'],
@@ -257,17 +257,17 @@ export interface RecordObservations {
   counter: CounterKey;
   outcome: Outcome;
   /** Set when this record ends a failed agent (a failed build is followed by its failed spawn, which counts). */
-  error: { stage: ErrorStage; type: ErrorType } | undefined;
+  error: { stage: FailureStage; type: ErrorType } | undefined;
   /** Seconds per histogram; a histogram absent here is not observed. */
   seconds: Partial<Record<HistogramKey, number>>;
 }
 
 /**
- * Maps a ring record to its observations. Record meanings (record.ts): BUILD
- * duration = build time; SPAWN duration = spawn latency from the build start,
- * detail = queue wait (every agent); EXIT duration = run time. Every agent
- * has exactly one SPAWN record and, if spawned, one EXIT record, so an agent
- * ends in one failed SPAWN or one EXIT: the record that counts its error.
+ * Maps a record to its observations. The SPAWN record carries the queue wait
+ * of every agent (the BUILD record only of those with a prompt), so it is
+ * observed from there. Every agent has exactly one SPAWN record and, if
+ * spawned, one EXIT record, so an agent ends in one failed SPAWN or one
+ * EXIT: the record that counts its error.
  */
 export function observationsOf(record: NamedRecord): RecordObservations {
   const outcome: Outcome = record.ok ? 'ok' : 'failed';
@@ -275,29 +275,112 @@ export function observationsOf(record: NamedRecord): RecordObservations {
   const base = { agent: record.agent, outcome };
   switch (record.stage) {
     case 'build':
-      return { ...base, counter: 'builds', error: undefined, seconds: { build: seconds(record.durationMs) } };
+      return { ...base, counter: 'builds', error: undefined, seconds: { build: seconds(record.buildMs) } };
     case 'spawn':
       return {
         ...base,
         counter: 'spawns',
         error: record.ok ? undefined : { stage: BUILD_CODES.has(type) ? 'build' : STOP_CODES.has(type) ? 'aborted' : 'spawn', type },
-        seconds: { spawn: seconds(record.durationMs), queue: seconds(record.detailMs) },
+        seconds: { spawn: seconds(record.spawnMs), queue: seconds(record.queueMs) },
       };
     case 'exit':
       return {
         ...base,
         counter: 'runs',
         error: record.ok ? undefined : { stage: type === 'E_TIMEOUT' ? 'timeout' : STOP_CODES.has(type) ? 'aborted' : 'run', type },
-        seconds: { run: seconds(record.durationMs) },
+        seconds: { run: seconds(record.runMs) },
       };
   }
 }
 
 /** [stage, error type] of every documented error series. */
-export function errorSeries(): [ErrorStage, ErrorCode][] {
-  return (Object.entries(ERROR_SERIES) as [ErrorStage, readonly ErrorCode[]][]).flatMap(([stage, codes]) =>
-    codes.map((code): [ErrorStage, ErrorCode] => [stage, code]),
+export function errorSeries(): [FailureStage, ErrorCode][] {
+  return (Object.entries(ERROR_SERIES) as [FailureStage, readonly ErrorCode[]][]).flatMap(([stage, codes]) =>
+    codes.map((code): [FailureStage, ErrorCode] => [stage, code]),
   );
+}
+
+type Labels = Record<string, string>;
+
+/**
+ * The library-specific half of an exporter: how prom-client or OpenTelemetry
+ * creates and updates one instrument. `H` and `C` are its histogram and
+ * counter types.
+ */
+export interface InstrumentLibrary<H, C> {
+  /** The key of an error's code: `error_type` in Prometheus, `error.type` in the OpenTelemetry conventions. */
+  readonly errorTypeLabel: string;
+  /** `labelNames`: every label the instrument's series will carry (prom-client declares them up front). */
+  histogram(def: HistogramDef, labelNames: readonly string[]): H;
+  counter(def: Named, labelNames: readonly string[]): C;
+  observe(histogram: H, seconds: number, labels: Labels): void;
+  add(counter: C, by: number, labels: Labels): void;
+  /** Creates a histogram series at 0; absent where the library cannot (OpenTelemetry has no point before the first measurement). */
+  zero?(histogram: H, labels: Labels): void;
+}
+
+/**
+ * The instruments that records drive (the histograms, the per-outcome
+ * counters and the error counter), created through `library` from the
+ * definitions above. Every series of a fixed label set exists at 0 from the
+ * start; with per-agent labels, an agent's series from when its name is
+ * first declared; each record is observed as `observationsOf` maps it.
+ */
+export class RecordInstruments<H, C> {
+  readonly #library: InstrumentLibrary<H, C>;
+  readonly #agentLabels: boolean;
+  readonly #histograms: Record<HistogramKey, { def: HistogramDef; instrument: H }>;
+  readonly #counters: Record<CounterKey, C>;
+  readonly #errors: C;
+  // Agent names whose series exist (per-agent labels only).
+  readonly #agents = new Set<string>();
+
+  constructor(library: InstrumentLibrary<H, C>, agentLabels: boolean) {
+    this.#library = library;
+    this.#agentLabels = agentLabels;
+    const agent = agentLabels ? ['agent'] : [];
+    this.#histograms = byKey(HISTOGRAMS, (def) => ({ def, instrument: library.histogram(def, [...(def.byOutcome ? ['outcome'] : []), ...agent]) }));
+    this.#counters = byKey(COUNTERS, (def) => library.counter(def, ['outcome', ...agent]));
+    this.#errors = library.counter(ERRORS, ['stage', library.errorTypeLabel]);
+    for (const [stage, code] of errorSeries()) library.add(this.#errors, 0, { stage, [library.errorTypeLabel]: code });
+    if (!agentLabels) this.#zero({});
+  }
+
+  /** Creates an agent's series at 0 the first time its name is seen (per-agent labels only). */
+  declareAgents(names: readonly string[]): void {
+    if (!this.#agentLabels) return;
+    for (const name of names) {
+      if (this.#agents.has(name)) continue;
+      this.#agents.add(name);
+      this.#zero({ agent: name });
+    }
+  }
+
+  observe(record: NamedRecord): void {
+    const o = observationsOf(record);
+    const agent: Labels = this.#agentLabels ? { agent: o.agent } : {};
+    for (const [key, value] of Object.entries(o.seconds) as [HistogramKey, number][]) {
+      const { def, instrument } = this.#histograms[key];
+      this.#library.observe(instrument, value, def.byOutcome ? { outcome: o.outcome, ...agent } : agent);
+    }
+    this.#library.add(this.#counters[o.counter], 1, { outcome: o.outcome, ...agent });
+    if (o.error !== undefined) this.#library.add(this.#errors, 1, { stage: o.error.stage, [this.#library.errorTypeLabel]: o.error.type });
+  }
+
+  #zero(extra: Labels): void {
+    const lib = this.#library;
+    for (const outcome of OUTCOMES) for (const counter of Object.values<C>(this.#counters)) lib.add(counter, 0, { outcome, ...extra });
+    if (lib.zero === undefined) return;
+    for (const { def, instrument } of Object.values(this.#histograms)) {
+      if (def.byOutcome) for (const outcome of OUTCOMES) lib.zero(instrument, { outcome, ...extra });
+      else lib.zero(instrument, extra);
+    }
+  }
+}
+
+/** One value per definition, by its key: every key of `defs` is present. */
+function byKey<K extends string, D extends { key: K }, V>(defs: readonly D[], make: (def: D) => V): Record<K, V> {
+  return Object.fromEntries(defs.map((def) => [def.key, make(def)])) as Record<K, V>;
 }
 
 // Clocks of different threads may disagree by a hair; a negative duration is noise, not data.

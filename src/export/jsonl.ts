@@ -48,7 +48,7 @@ export interface JsonlOptions {
   maxQueued?: number;
 }
 
-/** Converts a ring record to its line (record meanings: see record.ts). */
+/** Converts a decoded record to its line. */
 export function jsonlLine(r: NamedRecord, runId: string, hostPid = process.pid): JsonlLine {
   const base = {
     time: new Date(r.timestamp).toISOString(),
@@ -63,11 +63,11 @@ export function jsonlLine(r: NamedRecord, runId: string, hostPid = process.pid):
   };
   switch (r.stage) {
     case 'build':
-      return { ...base, queueMs: r.detailMs, buildMs: r.durationMs, thread: r.writerThreadId };
+      return { ...base, queueMs: r.queueMs, buildMs: r.buildMs, thread: r.writerThreadId };
     case 'spawn':
-      return { ...base, queueMs: r.detailMs, spawnMs: r.durationMs, thread: r.writerThreadId };
+      return { ...base, queueMs: r.queueMs, spawnMs: r.spawnMs, thread: r.writerThreadId };
     case 'exit':
-      return { ...base, runMs: r.durationMs, exitCode: r.detailMs < 0 ? null : r.detailMs, thread: r.writerThreadId };
+      return { ...base, runMs: r.runMs, exitCode: r.exitCode, thread: r.writerThreadId };
   }
 }
 

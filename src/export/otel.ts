@@ -12,24 +12,19 @@
  * an agent's when its batch is queued); the OpenTelemetry API has no way to
  * create a histogram point before its first measurement.
  */
-import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, Observable } from '@opentelemetry/api';
-import type { NamedRecord, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
+import type { BatchObservableCallback, Counter, Histogram, Meter, Observable } from '@opentelemetry/api';
+import type { SpawnerMetrics } from '../metrics/spawner-metrics.ts';
 import { lastBatchValue, type BatchTally } from './batch-tally.ts';
 import {
   AGENT_GAUGES,
   BATCHES,
-  COUNTERS,
-  ERRORS,
   HISTOGRAMS,
   LAST_BATCH,
-  OUTCOMES,
   RING_DROPPED,
   RING_WRITTEN,
   SPAWNER_INFO,
-  errorSeries,
-  observationsOf,
-  type CounterKey,
-  type HistogramKey,
+  RecordInstruments,
+  type InstrumentLibrary,
 } from './instruments.ts';
 
 export interface OtelExporterOptions {
@@ -38,37 +33,25 @@ export interface OtelExporterOptions {
   tally: BatchTally;
 }
 
-type Histograms = Record<HistogramKey, { byOutcome: boolean; instrument: Histogram }>;
-
 /** Records a spawner's records on an OpenTelemetry Meter until `close()`. */
 export class OtelExporter {
   readonly #meter: Meter;
-  readonly #agentLabels: boolean;
-  readonly #histograms: Histograms;
-  readonly #counters: Record<CounterKey, Counter>;
-  readonly #errors: Counter;
-  readonly #batches: Counter;
   readonly #observables: Observable[];
   readonly #callback: BatchObservableCallback;
-  readonly #agents = new Set<string>();
   readonly #unsubscribe: (() => void)[];
 
   constructor(metrics: SpawnerMetrics, meter: Meter, options: OtelExporterOptions) {
     this.#meter = meter;
-    this.#agentLabels = options.agentLabels ?? false;
-    const histograms: Partial<Histograms> = {};
-    for (const def of HISTOGRAMS) {
-      histograms[def.key] = {
-        byOutcome: def.byOutcome,
-        instrument: meter.createHistogram(def.otel, { description: def.help, unit: def.unit, advice: { explicitBucketBoundaries: [...def.buckets] } }),
-      };
-    }
-    this.#histograms = histograms as Histograms;
-    const counters: Partial<Record<CounterKey, Counter>> = {};
-    for (const def of COUNTERS) counters[def.key] = meter.createCounter(def.otel, { description: def.help, unit: def.unit });
-    this.#counters = counters as Record<CounterKey, Counter>;
-    this.#errors = meter.createCounter(ERRORS.otel, { description: ERRORS.help, unit: ERRORS.unit });
-    this.#batches = meter.createCounter(BATCHES.otel, { description: BATCHES.help, unit: BATCHES.unit });
+    // Attributes need no declaring in OpenTelemetry: the label names are prom-client's concern.
+    const library: InstrumentLibrary<Histogram, Counter> = {
+      errorTypeLabel: 'error.type',
+      histogram: (def) => meter.createHistogram(def.otel, { description: def.help, unit: def.unit, advice: { explicitBucketBoundaries: [...def.buckets] } }),
+      counter: (def) => meter.createCounter(def.otel, { description: def.help, unit: def.unit }),
+      observe: (histogram, seconds, attributes) => histogram.record(seconds, attributes),
+      add: (counter, by, attributes) => counter.add(by, attributes),
+    };
+    const instruments = new RecordInstruments(library, options.agentLabels ?? false);
+    const batches = meter.createCounter(BATCHES.otel, { description: BATCHES.help, unit: BATCHES.unit });
 
     const written = meter.createObservableCounter(RING_WRITTEN.otel, { description: RING_WRITTEN.help, unit: RING_WRITTEN.unit });
     const dropped = meter.createObservableCounter(RING_DROPPED.otel, { description: RING_DROPPED.help, unit: RING_DROPPED.unit });
@@ -80,7 +63,7 @@ export class OtelExporter {
     // Read at collection time: the ring counters are atomics in shared memory, never stale.
     this.#callback = (result) => {
       metrics.drain();
-      const counters = metrics.ring.counters();
+      const counters = metrics.counters();
       result.observe(written, counters.written);
       result.observe(dropped, counters.dropped);
       const now = metrics.agentCounts();
@@ -91,13 +74,11 @@ export class OtelExporter {
     };
     meter.addBatchObservableCallback(this.#callback, this.#observables);
 
-    for (const [stage, code] of errorSeries()) this.#errors.add(0, { stage, 'error.type': code });
-    this.#batches.add(0);
-    if (!this.#agentLabels) this.#zero({});
+    batches.add(0);
     this.#unsubscribe = [
-      metrics.onBatch(() => this.#queued()),
-      metrics.onAgents((names) => this.#agentsDeclared(names)),
-      metrics.subscribe((record) => this.#observe(record)),
+      metrics.onBatch(() => batches.add(1)),
+      metrics.onAgents((names) => instruments.declareAgents(names)),
+      metrics.subscribe((record) => instruments.observe(record)),
     ];
   }
 
@@ -105,34 +86,6 @@ export class OtelExporter {
   close(): void {
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#meter.removeBatchObservableCallback(this.#callback, this.#observables);
-  }
-
-  #queued(): void {
-    this.#batches.add(1);
-  }
-
-  #agentsDeclared(names: readonly string[]): void {
-    if (!this.#agentLabels) return;
-    for (const name of names) {
-      if (this.#agents.has(name)) continue;
-      this.#agents.add(name);
-      this.#zero({ agent: name });
-    }
-  }
-
-  #zero(extra: Attributes): void {
-    for (const outcome of OUTCOMES) for (const counter of Object.values(this.#counters)) counter.add(0, { outcome, ...extra });
-  }
-
-  #observe(record: NamedRecord): void {
-    const o = observationsOf(record);
-    const agent: Attributes = this.#agentLabels ? { agent: o.agent } : {};
-    for (const [key, value] of Object.entries(o.seconds) as [HistogramKey, number][]) {
-      const h = this.#histograms[key];
-      h.instrument.record(value, h.byOutcome ? { outcome: o.outcome, ...agent } : agent);
-    }
-    this.#counters[o.counter].add(1, { outcome: o.outcome, ...agent });
-    if (o.error !== undefined) this.#errors.add(1, { stage: o.error.stage, 'error.type': o.error.type });
   }
 }
 

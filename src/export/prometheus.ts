@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ConfigError } from '../errors.ts';
-import type { NamedRecord, PrometheusSource, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
+import type { PrometheusSource, SpawnerMetrics } from '../metrics/spawner-metrics.ts';
 import { lastBatchValue, type BatchTally } from './batch-tally.ts';
 import {
   AGENT_GAUGES,
@@ -21,19 +21,14 @@ import {
   ERRORS,
   HISTOGRAMS,
   LAST_BATCH,
-  OUTCOMES,
   RING_DROPPED,
   RING_WRITTEN,
   SPAWNER_INFO,
-  errorSeries,
-  observationsOf,
-  type CounterKey,
-  type HistogramKey,
+  RecordInstruments,
+  type InstrumentLibrary,
 } from './instruments.ts';
 
 type PromClient = typeof import('prom-client');
-type Labels = Record<string, string>;
-type Histograms = Record<HistogramKey, { def: (typeof HISTOGRAMS)[number]; metric: Histogram<string> }>;
 
 const require = createRequire(import.meta.url);
 let promClient: PromClient | undefined;
@@ -57,20 +52,12 @@ export interface PrometheusExporterOptions {
 export class PrometheusExporter implements PrometheusSource {
   /** Holds this spawner's metrics; the user's own metrics too, if they passed it in. */
   readonly registry: Registry;
-  readonly #agentLabels: boolean;
-  readonly #histograms: Histograms;
-  readonly #counters: Record<CounterKey, Counter<string>>;
-  readonly #errors: Counter<string>;
-  readonly #batches: Counter<string>;
-  // Agent names whose series exist (per-agent labels only).
-  readonly #agents = new Set<string>();
   readonly #unsubscribe: (() => void)[];
 
   /** Throws ConfigError when `registry` already holds spawnpool metrics (another spawner's). */
   constructor(metrics: SpawnerMetrics, options: PrometheusExporterOptions) {
     const prom = loadPromClient();
     this.registry = options.registry ?? new prom.Registry();
-    this.#agentLabels = options.agentLabels ?? false;
     const ours = [RING_WRITTEN, RING_DROPPED, ...HISTOGRAMS, ...COUNTERS, ERRORS, BATCHES, ...AGENT_GAUGES, ...LAST_BATCH, SPAWNER_INFO].map(
       (d) => d.prometheus,
     );
@@ -81,7 +68,6 @@ export class PrometheusExporter implements PrometheusSource {
       );
     }
     const registers = [this.registry];
-    const ring = metrics.ring;
     const tally = options.tally;
 
     // Registered first: a scrape of the registry calls collect() in registration order, so the ring is drained before anything is read.
@@ -92,7 +78,7 @@ export class PrometheusExporter implements PrometheusSource {
       collect() {
         metrics.drain();
         this.reset();
-        this.inc(ring.counters().written);
+        this.inc(metrics.counters().written);
       },
     });
     new prom.Counter({
@@ -101,21 +87,19 @@ export class PrometheusExporter implements PrometheusSource {
       registers,
       collect() {
         this.reset();
-        this.inc(ring.counters().dropped);
+        this.inc(metrics.counters().dropped);
       },
     });
-    const agent = this.#agentLabels ? ['agent'] : [];
-    const histograms: Partial<Histograms> = {};
-    for (const def of HISTOGRAMS) {
-      const labelNames = [...(def.byOutcome ? ['outcome'] : []), ...agent];
-      histograms[def.key] = { def, metric: new prom.Histogram({ name: def.prometheus, help: def.help, labelNames, buckets: [...def.buckets], registers }) };
-    }
-    this.#histograms = histograms as Histograms;
-    const counters: Partial<Record<CounterKey, Counter<string>>> = {};
-    for (const def of COUNTERS) counters[def.key] = new prom.Counter({ name: def.prometheus, help: def.help, labelNames: ['outcome', ...agent], registers });
-    this.#counters = counters as Record<CounterKey, Counter<string>>;
-    this.#errors = new prom.Counter({ name: ERRORS.prometheus, help: ERRORS.help, labelNames: ['stage', 'error_type'], registers });
-    this.#batches = new prom.Counter({ name: BATCHES.prometheus, help: BATCHES.help, registers });
+    const library: InstrumentLibrary<Histogram<string>, Counter<string>> = {
+      errorTypeLabel: 'error_type',
+      histogram: (def, labelNames) => new prom.Histogram({ name: def.prometheus, help: def.help, labelNames, buckets: [...def.buckets], registers }),
+      counter: (def, labelNames) => new prom.Counter({ name: def.prometheus, help: def.help, labelNames, registers }),
+      observe: (histogram, seconds, labels) => histogram.observe(labels, seconds),
+      add: (counter, by, labels) => counter.inc(labels, by),
+      zero: (histogram, labels) => histogram.zero(labels),
+    };
+    const instruments = new RecordInstruments(library, options.agentLabels ?? false);
+    const batches = new prom.Counter({ name: BATCHES.prometheus, help: BATCHES.help, registers });
     for (const def of AGENT_GAUGES) {
       new prom.Gauge({
         name: def.prometheus,
@@ -139,14 +123,10 @@ export class PrometheusExporter implements PrometheusSource {
     const info: Gauge<string> = new prom.Gauge({ name: SPAWNER_INFO.prometheus, help: SPAWNER_INFO.help, labelNames: ['run_id'], registers });
     info.set({ run_id: metrics.runId }, 1);
 
-    // The fixed label sets at 0, before anything happens.
-    for (const [stage, code] of errorSeries()) this.#errors.inc({ stage, error_type: code }, 0);
-    if (!this.#agentLabels) this.#zero({});
-
     this.#unsubscribe = [
-      metrics.onBatch(() => this.#queued()),
-      metrics.onAgents((names) => this.#agentsDeclared(names)),
-      metrics.subscribe((record) => this.#observe(record)),
+      metrics.onBatch(() => batches.inc()),
+      metrics.onAgents((names) => instruments.declareAgents(names)),
+      metrics.subscribe((record) => instruments.observe(record)),
     ];
     metrics.attachPrometheus(this);
   }
@@ -159,40 +139,5 @@ export class PrometheusExporter implements PrometheusSource {
   /** Stops observing records. The registry keeps every value, so a scrape after close() still sees the final figures. */
   close(): void {
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
-  }
-
-  #queued(): void {
-    this.#batches.inc();
-  }
-
-  /** Creates an agent's series at 0 the first time its name is seen. */
-  #agentsDeclared(names: readonly string[]): void {
-    if (!this.#agentLabels) return;
-    for (const name of names) {
-      if (this.#agents.has(name)) continue;
-      this.#agents.add(name);
-      this.#zero({ agent: name });
-    }
-  }
-
-  #zero(extra: Labels): void {
-    for (const outcome of OUTCOMES) {
-      for (const counter of Object.values(this.#counters)) counter.inc({ outcome, ...extra }, 0);
-    }
-    for (const { def, metric } of Object.values(this.#histograms)) {
-      if (def.byOutcome) for (const outcome of OUTCOMES) metric.zero({ outcome, ...extra });
-      else metric.zero(extra);
-    }
-  }
-
-  #observe(record: NamedRecord): void {
-    const o = observationsOf(record);
-    const agent: Labels = this.#agentLabels ? { agent: o.agent } : {};
-    for (const [key, value] of Object.entries(o.seconds) as [HistogramKey, number][]) {
-      const { def, metric } = this.#histograms[key];
-      metric.observe(def.byOutcome ? { outcome: o.outcome, ...agent } : agent, value);
-    }
-    this.#counters[o.counter].inc({ outcome: o.outcome, ...agent });
-    if (o.error !== undefined) this.#errors.inc({ stage: o.error.stage, error_type: o.error.type });
   }
 }

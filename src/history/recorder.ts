@@ -73,18 +73,18 @@ export class BatchRecorder {
     if (t === undefined) tracked.agents.set(r.agent, (t = {}));
     switch (r.stage) {
       case 'build':
-        t.buildMs = r.durationMs;
+        t.buildMs = r.buildMs;
         // The SPAWN record's queue wait wins (every agent has one); this one only if that record is lost.
-        t.queueMs ??= r.detailMs;
+        t.queueMs ??= r.queueMs;
         break;
       case 'spawn':
         t.spawned = r.ok;
-        t.spawnMs = r.durationMs;
-        t.queueMs = r.detailMs;
+        t.spawnMs = r.spawnMs;
+        t.queueMs = r.queueMs;
         if (r.ok) t.spawnedAt = r.timestamp;
         break;
       case 'exit':
-        t.runMs = r.durationMs;
+        t.runMs = r.runMs;
         t.exitedAt = r.timestamp;
         break;
     }

@@ -7,7 +7,7 @@
 import { errorCodeNumber, type ErrorCode } from '../errors.ts';
 import { saveResult, savePrompt } from './results-dir.ts';
 import type { LaunchExit, LaunchHandle, Launcher } from '../launch/types.ts';
-import { wallClockMs } from '../metrics/record.ts';
+import { exitRecord, spawnRecord, wallClockMs, type ExitRecord, type RecordHeader, type SpawnRecord } from '../metrics/record.ts';
 import type { MetricsRing } from '../metrics/ring.ts';
 import type { BuildPool } from '../pool/build-pool.ts';
 import type { BuildReply } from '../pool/build-task.ts';
@@ -54,7 +54,7 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
   };
   const fail = (stage: 'build' | 'spawn' | 'aborted', error: WireError, exit?: LaunchExit) => {
     settle(wallClockMs());
-    writeRecord(ctx, 'spawn', plan.agentId, false, error.code, exit?.pid ?? 0, wallClockMs(), timings.spawnMs, timings.queueMs);
+    writeRecord(ctx, plan.agentId, false, error.code, exit?.pid ?? 0, wallClockMs(), { stage: 'spawn', spawnMs: timings.spawnMs, queueMs: timings.queueMs });
     const result = notRun(stage, error, exit);
     const emit = (saved: WireResult) =>
       ctx.emit({ type: 'spawned', batchId: ctx.batchId, index, ok: false, stage, error, pid: exit?.pid, timings, prompt: undefined, result: saved });
@@ -127,7 +127,7 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
             spawned = true;
             timings.launchMs = at - promptAt;
             settle(at);
-            writeRecord(ctx, 'spawn', plan.agentId, true, undefined, pid ?? 0, at, timings.spawnMs, timings.queueMs);
+            writeRecord(ctx, plan.agentId, true, undefined, pid ?? 0, at, { stage: 'spawn', spawnMs: timings.spawnMs, queueMs: timings.queueMs });
             control.current = {
               stopAlone: () => {
                 alone = !ctx.signal.aborted;
@@ -147,7 +147,11 @@ export async function runAgent(ctx: RunContext, plan: AgentPlan, index: number, 
               return;
             }
             const finish = (result: WireResult) => {
-              writeRecord(ctx, 'exit', plan.agentId, result.ok, result.error?.code, exit.pid ?? 0, exit.at, exit.durationMs, exit.exitCode ?? -1);
+              writeRecord(ctx, plan.agentId, result.ok, result.error?.code, exit.pid ?? 0, exit.at, {
+                stage: 'exit',
+                runMs: exit.durationMs,
+                exitCode: exit.exitCode ?? null,
+              });
               ctx.emit({ type: 'exited', batchId: ctx.batchId, index, result });
               resolveExited();
             };
@@ -194,28 +198,16 @@ async function build(ctx: RunContext, plan: AgentPlan, queuedAt: number): Promis
   );
 }
 
-/** SPAWN: durationMs = spawn latency (build start to spawned), detailMs = queue wait. EXIT: run time, exit code. */
+/** The launch side's records: one SPAWN per agent, one EXIT per spawned agent. */
 function writeRecord(
   ctx: RunContext,
-  stage: 'spawn' | 'exit',
   agentId: number,
   ok: boolean,
   code: ErrorCode | undefined,
   pid: number,
   at: number,
-  durationMs: number,
-  detailMs: number,
+  figures: Omit<SpawnRecord, keyof RecordHeader> | Omit<ExitRecord, keyof RecordHeader>,
 ): void {
-  ctx.ring.write({
-    stage,
-    ok,
-    errorCode: errorCodeNumber(code),
-    agentId,
-    batchId: ctx.batchId,
-    writerThreadId: ctx.threadId,
-    pid,
-    timestamp: at,
-    durationMs,
-    detailMs,
-  });
+  const header: RecordHeader = { ok, errorCode: errorCodeNumber(code), agentId, batchId: ctx.batchId, writerThreadId: ctx.threadId, pid, timestamp: at };
+  ctx.ring.write(figures.stage === 'spawn' ? spawnRecord({ ...header, ...figures }) : exitRecord({ ...header, ...figures }));
 }

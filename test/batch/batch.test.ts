@@ -204,13 +204,13 @@ describe('spawnBatch', () => {
 
   it('the batch summary agrees with the SPAWN records in the ring', async () => {
     await withSpawner({}, async (spawner) => {
-      const spawnRecords: NamedRecord[] = [];
+      const spawnRecords: Extract<NamedRecord, { stage: 'spawn' }>[] = [];
       spawner.metrics.subscribe((r) => r.stage === 'spawn' && spawnRecords.push(r));
       const batch = spawner.spawnBatch(Array.from({ length: 5 }, (_, i) => sleeper(`r${i}`, 0)));
       const summary = await batch.summary;
       await batch.results;
       spawner.metrics.drain();
-      const durations = spawnRecords.filter((r) => r.batchId === summary.batchId && r.ok).map((r) => r.durationMs);
+      const durations = spawnRecords.filter((r) => r.batchId === summary.batchId && r.ok).map((r) => r.spawnMs);
       expect(spawnRecords.filter((r) => !r.ok).map((r) => [r.agent, r.error])).toEqual([]);
       expect(durations).toHaveLength(5);
       expect(summary.maxMs).toBe(Math.max(...durations));

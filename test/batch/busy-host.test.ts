@@ -34,14 +34,14 @@ describe.each(['direct', 'helper'] as const)('a busy main thread (launcher %s)',
     await withTempDir(async (dir) => {
       await withSpawner({ launcher, workers: 2 }, async (spawner) => {
         const markers = Array.from({ length: 8 }, (_, i) => path.join(dir, `agent-${i}`));
-        const spawnedBefore = spawner.metrics.ring.counters().totals.spawn.ok;
+        const spawnedBefore = spawner.metrics.counters().totals.spawn.ok;
         const calledAt = Date.now();
         const batch = spawner.spawnBatch(markers.map((m, i) => markerAgent(`a${i}`, m)));
         blockMainThread(BLOCK_MS);
         // Before any await: what the launch side did while this thread was blocked.
         const wokeAt = Date.now();
         const started = markers.filter((m) => existsSync(m) && readFileSync(m, 'utf8').trim() !== '');
-        const spawnedWhileBlocked = spawner.metrics.ring.counters().totals.spawn.ok - spawnedBefore;
+        const spawnedWhileBlocked = spawner.metrics.counters().totals.spawn.ok - spawnedBefore;
 
         expect(started).toHaveLength(8);
         expect(spawnedWhileBlocked).toBe(8);
@@ -58,11 +58,11 @@ describe.each(['direct', 'helper'] as const)('a busy main thread (launcher %s)',
 
   it('kills an agent past its timeout while the main thread is blocked', async () => {
     await withSpawner({ launcher, workers: 1 }, async (spawner) => {
-      const before = spawner.metrics.ring.counters().totals.exit.failed;
+      const before = spawner.metrics.counters().totals.exit.failed;
       const batch = spawner.spawnBatch([{ name: 'hangs', command: 'sleep', args: ['30'], timeoutMs: 500, killGraceMs: 100 }]);
       blockMainThread(BLOCK_MS);
       // The EXIT record was written by the launch side when the timeout killed it.
-      expect(spawner.metrics.ring.counters().totals.exit.failed - before).toBe(1);
+      expect(spawner.metrics.counters().totals.exit.failed - before).toBe(1);
       const [result] = await batch.results;
       expect([result!.stage, result!.error?.code]).toEqual(['timeout', 'E_TIMEOUT']);
       // Killed about 500 ms in, not when the main thread woke 3 s in.

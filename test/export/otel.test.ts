@@ -91,7 +91,7 @@ describe('OpenTelemetry export', () => {
         for (const m of metrics.values()) for (const dp of m.dataPoints) expect(dp.attributes, m.descriptor.name).not.toHaveProperty('agent');
         const written = metrics.get(RING_WRITTEN.otel)!.dataPoints[0]!.value;
         expect(written).toBe(sample(samples, 'spawnpool_ring_records_written_total', {}));
-        expect(written).toBe(spawner.metrics.ring.counters().written);
+        expect(written).toBe(spawner.metrics.counters().written);
         expect(metrics.get('spawnpool.agents.running')!.dataPoints[0]!.value).toBe(0);
         expect(metrics.get('spawnpool.last_batch.agents')!.dataPoints[0]!.value).toBe(agents.length);
         expect(metrics.get('spawnpool.spawner.info')!.dataPoints[0]!.attributes).toEqual({ run_id: spawner.metrics.runId });

@@ -88,7 +88,7 @@ describe('spawner.metrics.prometheus()', () => {
       expect(sample(samples, 'spawnpool_last_batch_spawned', {})).toBe(spawned.length);
       expect(sample(samples, 'spawnpool_last_batch_succeeded', {})).toBe(results.filter((r) => r.ok).length);
       expect(sample(samples, 'spawnpool_last_batch_end_timestamp_seconds', {})).toBeGreaterThan(Date.now() / 1000 - 60);
-      const counters = spawner.metrics.ring.counters();
+      const counters = spawner.metrics.counters();
       expect(sample(samples, 'spawnpool_ring_records_written_total', {})).toBe(counters.written);
       expect(sample(samples, 'spawnpool_ring_records_dropped_total', {})).toBe(0);
     });

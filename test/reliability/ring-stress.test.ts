@@ -44,7 +44,7 @@ describe('metrics ring under stress', () => {
       unsubscribe();
 
       const snap = spawner.metrics.snapshot();
-      const counters = spawner.metrics.ring.counters();
+      const counters = spawner.metrics.counters();
       const n = CYCLES * AGENTS;
       expect(snap.invalid).toBe(0);
       expect(counters.pending).toBe(0);
@@ -68,8 +68,9 @@ describe('metrics ring under stress', () => {
         } else {
           expect(pidsByBatch.get(r.batchId)!.has(r.pid)).toBe(true);
         }
-        if (r.stage === 'exit') expect(r.detailMs).toBe(0); // the exit code
-        expect(Number.isFinite(r.durationMs) && r.durationMs >= 0).toBe(true);
+        if (r.stage === 'exit') expect(r.exitCode).toBe(0);
+        const ms = r.stage === 'build' ? r.buildMs : r.stage === 'spawn' ? r.spawnMs : r.runMs;
+        expect(Number.isFinite(ms) && ms >= 0).toBe(true);
       }
       // SPAWN and EXIT come from the launch thread: one thread, neither the main thread nor a build worker.
       const launchSide = new Set(seen.filter((r) => r.stage !== 'build').map((r) => r.writerThreadId));

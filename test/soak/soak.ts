@@ -125,7 +125,7 @@ async function main(): Promise<number> {
       expectedRecords(specs, outcomes, results, expected);
 
       const snap = spawner.metrics.snapshot();
-      const c = spawner.metrics.ring.counters();
+      const c = spawner.metrics.counters();
       maxWindow = Math.max(maxWindow, snap.count, snap.build.count, snap.run.count);
       if (outcomes.length !== specs.length) problems.push(`batch ${batch.batchId}: ${outcomes.length} outcomes for ${specs.length} agents`);
       if (c.invalid !== 0) problems.push(`batch ${batch.batchId}: ${c.invalid} invalid records`);
@@ -150,7 +150,7 @@ async function main(): Promise<number> {
     }
 
     const secs = (performance.now() - started) / 1000;
-    const c = spawner.metrics.ring.counters();
+    const c = spawner.metrics.counters();
     const rssEnd = process.memoryUsage.rss();
     const summary = {
       seconds: Number(secs.toFixed(1)),
