@@ -16,11 +16,12 @@ export type { AgentResult, AgentStdin, BatchDone, BatchOptions, BatchSummary, Pr
 export { OutputStream } from './batch/output-stream.ts';
 export type { AgentSpec, AgentDefaults, PromptVia } from './spec/schema.ts';
 export { resolveAgents, resolveAgentsFile, type ResolvedAgent } from './spec/resolve.ts';
-export { loadAgentsFile, type LoadedAgentsFile } from './spec/load.ts';
+export { loadAgentsFile, readAgentsFile, type LoadedAgentsFile, type WrittenAgentsFile } from './spec/load.ts';
 export { preflightAgents, type PreflightOptions } from './spec/preflight.ts';
 export type { PromptSpec, PromptBuilder, BuilderInput } from './prompt/types.ts';
 export type { AgentCounts, MetricsSnapshot, NamedRecord, QueuedBatch, SpawnerMetrics } from './metrics/spawner-metrics.ts';
-export type { MetricRecord } from './metrics/record.ts';
+export type { BuildRecord, DecodedRecord, ExitRecord, RecordHeader, SpawnRecord } from './metrics/record.ts';
+export type { RingCounters } from './metrics/ring.ts';
 export type { LatencyStats } from './metrics/stats.ts';
 export type { WindowStats } from './metrics/window.ts';
 export { BuildError, ConfigError, HistoryError, SpawnError, SpawnpoolError, ERROR_CODES, type ErrorCode, type FailureStage } from './errors.ts';

@@ -1,7 +1,4 @@
-/**
- * The Spawner: owns one Piscina pool of build workers, one launcher, one
- * metrics ring and its windows. Nothing is shared between spawners.
- */
+// The entry point of the library: options checked once, the launch side started, batches handed to it.
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,22 +24,39 @@ import { parseOptions } from './options/parse-options.ts';
 import { BATCH_OPTION_WORDS, batchOptionsSchema, SPAWNER_OPTION_WORDS, spawnerOptionsSchema } from './options/schemas.ts';
 import type { AgentSpec } from './spec/schema.ts';
 
+/** Options of `new Spawner()`: each checked once, an unknown key an error with a "did you mean". */
 export interface SpawnerOptions {
-  /** Prompt-building worker threads. Default: available cores, at most 4. */
+  /**
+   * Prompt-building worker threads.
+   * @default available cores, at most 4
+   */
   workers?: number;
   /** A module whose default export builds prompts (see PromptBuilder); runs on the workers. URL or path. */
   builder?: string | URL;
-  /** Folder that prompt context and template files must stay under. Default: process.cwd(). */
+  /**
+   * Folder that prompt context and template files must stay under.
+   * @default process.cwd()
+   */
   root?: string;
-  /** Metric ring slots per writing thread (each build worker and the launch thread gets a lane of its own; 9 lanes of 64-byte slots, ~4.7 MB at the default): a power of two >= windowSize. Default 8192. */
+  /**
+   * Metric ring slots per writing thread (each build worker and the launch thread gets a lane of its own; 9 lanes of 64-byte slots, ~4.7 MB at the default): a power of two >= windowSize.
+   * @default 8192
+   */
   ringCapacity?: number;
-  /** Spawn outcomes kept for `metrics.snapshot()`. Default 1000. */
+  /**
+   * Spawn outcomes kept for `metrics.snapshot()`.
+   * @default 1000
+   */
   windowSize?: number;
-  /** Default agents in flight per batch. Default: unbounded. */
+  /**
+   * Default agents in flight per batch (a batch's own `concurrency` wins).
+   * @default unbounded
+   */
   concurrency?: number;
   /**
    * Time allowed from handing a build to the pool (queue wait included) to its reply; past it the agent
-   * fails with E_BUILD_TIMEOUT and a stuck worker is terminated and replaced. Default 60000.
+   * fails with E_BUILD_TIMEOUT and a stuck worker is terminated and replaced.
+   * @default 60000
    */
   buildTimeoutMs?: number;
   /** V8 heap limits per build worker. */
@@ -50,21 +64,31 @@ export interface SpawnerOptions {
   /**
    * Added to each build worker thread's nice value (Linux; 0 to 19), so that
    * builds filling every core still leave one to the main thread whenever it
-   * has work. Default 10; 0 runs builds at the main thread's priority.
+   * has work. 0 runs builds at the main thread's priority.
+   * @default 10
    */
   workerNice?: number;
   /**
    * How agents are forked. 'direct': from this process (each fork copies this process's page tables,
    * so it slows as the host grows, and blocks its event loop); 'helper': from small helper processes;
    * 'auto': helper once this process's RSS is above AUTO_HELPER_RSS_BYTES, else direct; or your own Launcher.
-   * Default: the SPAWNPOOL_LAUNCHER environment variable if set, else 'auto'.
+   * @default the SPAWNPOOL_LAUNCHER environment variable if set, else 'auto'
    */
   launcher?: LauncherChoice;
-  /** Helper processes to spread launches over (launcher 'helper' or 'auto'). Default 1. */
+  /**
+   * Helper processes to spread launches over (launcher 'helper' or 'auto').
+   * @default 1
+   */
   helpers?: number;
-  /** Keep Prometheus metrics (`metrics.prometheus()`). false skips loading prom-client. Default true. */
+  /**
+   * Keep Prometheus metrics (`metrics.prometheus()`). false skips loading prom-client.
+   * @default true
+   */
   prometheus?: boolean;
-  /** A prom-client Registry for this spawner's metrics (one per spawner). Default: a new Registry. */
+  /**
+   * A prom-client Registry for this spawner's metrics (one per spawner).
+   * @default a new Registry
+   */
   prometheusRegistry?: Registry;
   /** An OpenTelemetry Meter to record the same instruments on. */
   meter?: Meter;
@@ -74,16 +98,35 @@ export interface SpawnerOptions {
    * Add an `agent` label (Prometheus) / attribute (OpenTelemetry) to the
    * counters and histograms. Each distinct agent name then adds its own set
    * of series (422, about 32 KB per scrape), kept until the spawner
-   * closes: leave it off when names are unique per task. Default false: a
-   * fixed set of series, whatever the number of agents.
+   * closes: leave it off when names are unique per task. Off, a fixed set
+   * of series, whatever the number of agents.
+   * @default false
    */
   agentLabels?: boolean;
   /** Append one JSON line per metric record to this file (or `{ path, flushIntervalMs, maxQueued }`). */
   jsonl?: string | ({ path: string } & JsonlOptions);
-  /** This spawner's run id, in every JSON line, history row and `spawnpool_spawner_info`. Default: a random UUID. */
+  /**
+   * This spawner's run id, in every JSON line, history row and `spawnpool_spawner_info`.
+   * @default a random UUID
+   */
   runId?: string;
 }
 
+/**
+ * Launches batches of agents. Each Spawner owns its build workers (a Piscina
+ * pool), its launch thread and launcher, its metrics ring and windows, and its
+ * exporters: nothing is shared between spawners, so several can run in one
+ * process. Prompts are built on the workers and agents forked off the main
+ * thread, so a busy main thread does not hold them back. Close it when done.
+ *
+ * @example
+ * const spawner = new Spawner({ workers: 2, concurrency: 16 });
+ * await spawner.ready; // optional: workers and launcher warm before the first batch
+ * const batch = spawner.spawnBatch([{ name: 'reviewer', command: 'claude', args: ['-p'], prompt: { template: 'Review {{agent}}' } }]);
+ * for await (const outcome of batch) console.log(outcome.name, outcome.pid, outcome.timings.spawnMs);
+ * const done = await batch.done; // { succeeded, failed, successRate, ok, ... }
+ * await spawner.close();
+ */
 export class Spawner {
   /** Window statistics and ring counters of this spawner. */
   readonly metrics: SpawnerMetrics;

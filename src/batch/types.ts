@@ -1,4 +1,4 @@
-import type { SpawnpoolError } from '../errors.ts';
+import type { FailureStage, SpawnpoolError } from '../errors.ts';
 import type { OutputStream } from './output-stream.ts';
 
 /**
@@ -46,7 +46,7 @@ export interface AgentResult {
   /** True exactly when the agent exited with code 0. */
   ok: boolean;
   /** Set when !ok: the stage that failed. */
-  stage: 'build' | 'spawn' | 'run' | 'timeout' | 'aborted' | undefined;
+  stage: FailureStage | undefined;
   /** Set when !ok: a BuildError (stage 'build') or SpawnError, naming the agent; its `code` is stable. */
   error: SpawnpoolError | undefined;
   /** The agent's process id; undefined when it never got one. */

@@ -3,11 +3,11 @@
  * BullMQ queue, as one job per agent run under one parent job. Validated and
  * pre-flighted first: bad input enqueues nothing (exit 2).
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { enqueueRun, waitForRun } from '../fleet/enqueue.ts';
 import type { RunSummary } from '../fleet/job.ts';
 import { ConfigError } from '../errors.ts';
+import { readAgentsFile } from '../spec/load.ts';
 import { loadTasks } from '../tasks/load-tasks.ts';
 import { msFlag, QUEUE_OPTIONS, QUEUE_USAGE, queueFlags } from './fleet-flags.ts';
 import { intFlag, UsageError } from './usage-error.ts';
@@ -74,7 +74,8 @@ export async function enqueueCommand(argv: string[]): Promise<number> {
   }
 
   const file = positionals[0]!;
-  const agents = await readAgentsFile(file);
+  // As written: the workers apply defaults and tasks per job; enqueueRun validates every run.
+  const { written: agents } = await readAgentsFile(file);
   const tasks = values.tasks === undefined ? undefined : await loadTasks(values.tasks);
   const report = await enqueueRun({
     ...where,
@@ -110,31 +111,6 @@ export async function enqueueCommand(argv: string[]): Promise<number> {
     );
   }
   return summary.failed === 0 ? 0 : 1;
-}
-
-/** The agents file as written (the workers apply defaults and tasks per job); validated by enqueueRun. */
-async function readAgentsFile(file: string): Promise<{ defaults?: unknown; agents: unknown[] }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ConfigError(`${file}: cannot read the agents file: ${reason}`, { file, cause: error });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`, { file, cause: error });
-  }
-  const o = json as { defaults?: unknown; agents?: unknown };
-  if (typeof json !== 'object' || json === null || Array.isArray(json) || !Array.isArray(o.agents)) {
-    throw new ConfigError(`${file}: expected an object { "defaults"?: {...}, "agents": [...] }`, { file });
-  }
-  const unknown = Object.keys(o).filter((k) => k !== 'defaults' && k !== 'agents');
-  if (unknown.length > 0)
-    throw new ConfigError(`${file}: agents file: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`, { file });
-  return { ...(o.defaults === undefined ? {} : { defaults: o.defaults }), agents: o.agents as unknown[] };
 }
 
 function rateLimitFlag(value: string | undefined): { max: number; durationMs: number } | null | undefined {

@@ -5,17 +5,16 @@
  * or one JSON object with --json. Ctrl-C stops starting, kills the running
  * agents, records what happened and exits 130.
  */
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SpawnOutcome } from '../batch/types.ts';
-import { ConfigError } from '../errors.ts';
 import { dryRunHarness, type DryRun } from '../harness/dry-run.ts';
 import { runHarness } from '../harness/harness.ts';
 import { harnessRuns } from '../harness/runs.ts';
 import type { AttemptOutcome, HarnessSummary, StageStats } from '../harness/types.ts';
 import { latencyStats } from '../metrics/stats.ts';
 import { Spawner } from '../spawner.ts';
+import { readAgentsFile } from '../spec/load.ts';
 import { resolveAgentsFile } from '../spec/resolve.ts';
 import { loadTasks } from '../tasks/load-tasks.ts';
 import { failureLines, OUTPUT_MODES, outputPrinter, type OutputMode } from './agent-output.ts';
@@ -56,8 +55,7 @@ export async function harnessRunCommand(input: HarnessRunInput): Promise<number>
   const json = values.json === true;
   const output = outputMode(values.output, json);
 
-  const agentsFile = await readAgentsFile(file);
-  const baseDir = path.dirname(path.resolve(file));
+  const { written: agentsFile, baseDir } = await readAgentsFile(file);
   // The agents file as a whole first (unknown top-level fields, bad agents), named once, not once per task.
   resolveAgentsFile(agentsFile, { baseDir, file });
   const tasks = flags.tasksFile === undefined ? undefined : await loadTasks(flags.tasksFile);
@@ -232,27 +230,6 @@ function renderPlan(plan: DryRun, runName: string | undefined, agents: number, t
     lines.push(`${r.name}: ${r.commandLine}  [${[prompt, ...extra].join('; ')}]`);
   }
   return lines.join('\n');
-}
-
-async function readAgentsFile(file: string): Promise<{ defaults?: unknown; agents: unknown[] }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ConfigError(`${file}: cannot read the agents file: ${reason}`, { file, cause: error });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`, { file, cause: error });
-  }
-  const o = json as { defaults?: unknown; agents?: unknown };
-  if (typeof json !== 'object' || json === null || Array.isArray(json) || !Array.isArray(o.agents)) {
-    throw new ConfigError(`${file}: expected an object { "defaults"?: {...}, "agents": [...] }`, { file });
-  }
-  return json as { defaults?: unknown; agents: unknown[] };
 }
 
 function outputMode(flag: string | undefined, json: boolean): OutputMode {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { resolveAgentsFile, type ResolvedAgent } from './resolve.ts';
+import { checkAgentsFileTop, resolveAgentsFile, type ResolvedAgent } from './resolve.ts';
 
 /** An agents file read and validated by {@link loadAgentsFile}. */
 export interface LoadedAgentsFile {
@@ -24,6 +24,31 @@ export interface LoadedAgentsFile {
  * const done = await spawner.spawnBatch(agents).done;
  */
 export async function loadAgentsFile(file: string): Promise<LoadedAgentsFile> {
+  const { file: absolute, baseDir, written } = await readAgentsFile(file);
+  return { file: absolute, baseDir, agents: resolveAgentsFile(written, { baseDir, file }) };
+}
+
+/** An agents file as written, from {@link readAgentsFile}. */
+export interface WrittenAgentsFile {
+  /** Absolute path of the file. */
+  file: string;
+  /** The file's folder. */
+  baseDir: string;
+  /** The JSON as written: its top level checked, its agents not yet (`{{task.*}}` fields are filled per task first). */
+  written: { defaults?: unknown; agents: unknown[] };
+}
+
+/**
+ * Reads an agents file and checks its top level (an object with an `agents` list, no unknown
+ * fields), leaving the agents as written: for callers that fill in tasks before validating each
+ * run (the harness) or send the specs on to other machines (the fleet).
+ *
+ * @throws ConfigError naming the file: unreadable, not JSON, or a bad top level.
+ * @example
+ * const { written, baseDir } = await readAgentsFile('agents.json');
+ * const runs = harnessRuns(written, tasks, { baseDir });
+ */
+export async function readAgentsFile(file: string): Promise<WrittenAgentsFile> {
   const absolute = path.resolve(file);
   let text: string;
   try {
@@ -38,6 +63,11 @@ export async function loadAgentsFile(file: string): Promise<LoadedAgentsFile> {
   } catch (error) {
     throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`, { file, cause: error });
   }
-  const baseDir = path.dirname(absolute);
-  return { file: absolute, baseDir, agents: resolveAgentsFile(json, { baseDir, file }) };
+  const o = json as { defaults?: unknown; agents?: unknown };
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || !Array.isArray(o.agents)) {
+    throw new ConfigError(`${file}: expected an object { "defaults"?: {...}, "agents": [...] }`, { file });
+  }
+  checkAgentsFileTop(json, file);
+  const written = { ...(o.defaults === undefined ? {} : { defaults: o.defaults }), agents: o.agents as unknown[] };
+  return { file: absolute, baseDir: path.dirname(absolute), written };
 }

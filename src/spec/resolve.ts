@@ -96,6 +96,11 @@ export function resolveAgents(input: unknown, options: ResolveOptions = {}): Res
   });
 }
 
+/** Throws the ConfigError {@link resolveAgentsFile} would for the file's top level (unknown fields, bad defaults, no agents); agents unchecked. */
+export function checkAgentsFileTop(input: unknown, file: string | undefined): void {
+  parseOrThrow(agentsFileSchema, input, 'agents file', file);
+}
+
 /**
  * Validates the object of an agents file, `{ defaults?, agents: [...] }`,
  * already parsed: `loadAgentsFile()` reads one from disk.
