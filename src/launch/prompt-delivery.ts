@@ -34,19 +34,26 @@ export async function deliverPrompt(request: LaunchRequest): Promise<DeliveredPr
   }
 
   // mkdtemp creates the folder with mode 0700: only this user can list or open the file.
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'spawnpool-'));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'spawnpool-')).catch((error: Error) => {
+    throw promptFileError(agent, error);
+  });
   const file = path.join(dir, 'prompt.txt');
   try {
     await writeFile(file, prompt, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
-    throw error;
+    throw promptFileError(agent, error as Error);
   }
   return {
     args: request.args.map((a) => a.replaceAll('{{promptFile}}', () => file)),
     input: undefined,
     cleanup: () => rm(dir, { recursive: true, force: true }).catch(() => {}),
   };
+}
+
+/** An fs error (EMFILE, ENOSPC, ...) carries its errno as `code`, which is not one of ours: say whose prompt file it was. */
+function promptFileError(agent: string, cause: Error): SpawnError {
+  return new SpawnError('E_SPAWN', `Agent "${agent}": could not write its prompt file: ${cause.message}`, { agent, stage: 'spawn', cause });
 }
 
 function checkArgSize(agent: string, command: string, args: string[], env: Record<string, string> | undefined): void {

@@ -60,11 +60,12 @@ export class Reaper {
       this.#warn((error as Error).message);
       return;
     }
-    const stdin = child.stdin;
-    if (stdin === null) {
-      // No pipe could be made (EMFILE, say): the groups wait in #pending and the next agent tries again.
+    // Out of descriptors (EMFILE), Node leaves stdin undefined, not null, and reports the errno on the next tick.
+    const stdin = child.stdin ?? undefined;
+    if (stdin === undefined) {
+      // No pipe could be made, so no process either: the groups wait in #pending and the next agent tries again.
+      // Never kill() such a child: its pid is 0 to libuv, and kill(0) would signal this host's whole group.
       child.on('error', () => {});
-      child.kill('SIGKILL');
       this.#warn('no pipe to it could be made');
       return;
     }
