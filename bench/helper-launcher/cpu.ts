@@ -1,5 +1,5 @@
 /** CPU time of processes (user + system, in ms), to see what bounds a launch rate. */
-import { cpuUsOf } from '../lib/child-cpu.ts';
+import { cpuUsOf } from '../../test/support/procfs.ts';
 
 /** user + system CPU ms of a live process, its reaped children excluded. */
 export function cpuMsOf(pid: number): number {

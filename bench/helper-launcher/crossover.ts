@@ -4,10 +4,8 @@
  * Launcher, each timed from launch() to its spawn event; direct vs helper,
  * interleaved, warm-up discarded. Finds where the helper starts to win.
  */
-import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
-import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
+import { DirectLauncher, HelperLauncher, type Launcher, type LaunchRequest } from '../../src/index.ts';
 import { benchHelpers } from './stats.ts';
-import type { Launcher, LaunchRequest } from '../../src/launch/types.ts';
 import { mb } from './latency.ts';
 
 export interface CrossoverResult {

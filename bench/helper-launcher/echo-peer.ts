@@ -1,6 +1,7 @@
 // Echoes every frame it receives on fd 3 back to the sender: the helper's
 // transport (socket pair + FrameReader + corked writes) without the launching.
 import net from 'node:net';
+// The helper's own framing and channel fd, internal to the library: this peer stands in for the helper.
 import { CHANNEL_FD, encodeFrame, FrameReader } from '../../src/launch/helper/wire.ts';
 
 const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });

@@ -5,8 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { resolveAgents, Spawner, type ResolvedAgent } from '../../src/index.ts';
-import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
+import { HelperLauncher, resolveAgents, Spawner, type ResolvedAgent } from '../../src/index.ts';
 import { cpuMsOf } from './cpu.ts';
 
 export interface FanoutVariant {

@@ -2,16 +2,23 @@
  * Spawn latency and main-thread event-loop delay of one small batch, direct
  * vs helper, at one host size: interleaved runs (A B A B), warm-up discarded.
  */
-import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resolveAgents, Spawner, type ResolvedAgent } from '../../src/index.ts';
-import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
-import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
+import {
+  DirectLauncher,
+  HelperLauncher,
+  type LaunchEvents,
+  type LaunchHandle,
+  type Launcher,
+  type LaunchRequest,
+  type ResolvedAgent,
+  resolveAgents,
+  Spawner,
+} from '../../src/index.ts';
+import { rssOf } from '../../test/support/procfs.ts';
 import { benchHelpers } from './stats.ts';
-import type { LaunchEvents, LaunchHandle, Launcher, LaunchRequest } from '../../src/launch/types.ts';
 
 export type Mode = 'direct' | 'helper';
 
@@ -161,13 +168,6 @@ async function startMonitor(): Promise<IntervalHistogram> {
   // The monitor's timer runs only once the loop turns: a block in this very tick would go unseen.
   while (delay.count === 0) await sleep(1);
   return delay;
-}
-
-/** Resident memory of a process, in bytes, from /proc. */
-export function rssOf(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return kb === undefined ? Number.NaN : Number(kb) * 1024;
 }
 
 export function mb(bytes: number): number {

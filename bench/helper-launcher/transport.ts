@@ -10,10 +10,9 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
-import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
+import { DirectLauncher, HelperLauncher, type Launcher, type LaunchRequest } from '../../src/index.ts';
+// The helper's framing, measured apart from the launching: internal to the library.
 import { encodeFrame, FRAME, FrameReader } from '../../src/launch/helper/wire.ts';
-import type { Launcher, LaunchRequest } from '../../src/launch/types.ts';
 import { median } from 'simple-statistics';
 import { benchHelpers } from './stats.ts';
 

@@ -8,7 +8,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { mulberry32 } from './prng.ts';
+import { mulberry32 } from '../../test/support/prng.ts';
 
 export const CONTEXT_FILE = 'context.md';
 export const CONTEXT_BYTES = 400 * 1024;

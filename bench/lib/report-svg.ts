@@ -6,7 +6,7 @@
  */
 import { quantileSorted } from 'simple-statistics';
 import { num } from './format.ts';
-import { mulberry32 } from './prng.ts';
+import { mulberry32 } from '../../test/support/prng.ts';
 import type { Report, VariantRole } from './types.ts';
 
 const WIDTH = 860;

@@ -1,6 +1,7 @@
 /** The scenarios' spawners: the bench's --launcher choice applied, and the launch path recorded. */
-import { AUTO_HELPER_RSS_BYTES } from '../../src/index.ts';
-import { Spawner, type SpawnerOptions } from '../../src/spawner.ts';
+import { AUTO_HELPER_RSS_BYTES, Spawner, type SpawnerOptions } from '../../src/index.ts';
+// How the Spawner reads its `launcher` option and SPAWNPOOL_LAUNCHER: internal to the library.
+import { type LauncherName, resolveLauncherChoice } from '../../src/launch/select-launcher.ts';
 import type { ScenarioContext } from './types.ts';
 
 /** A spawner with the run's launcher choice; the caller awaits `ready` and closes it. */
@@ -13,15 +14,15 @@ export type LaunchPath = 'direct' | 'helper';
 
 /**
  * Records the launch path at the start of a scenario; `params()` at its end
- * adds the path then. The default ('auto') launcher forks from this process
- * while its RSS is under AUTO_HELPER_RSS_BYTES and from a helper above it,
- * deciding at every launch, so the RSS says which path was taken.
+ * adds the path then. The 'auto' launcher decides at every launch from the
+ * host's RSS and does not say which way it went, so the probe applies the
+ * same rule (helper at or over AUTO_HELPER_RSS_BYTES) to the RSS.
  */
 export function launchProbe(ctx: ScenarioContext): { path(): LaunchPath; params(): Record<string, string> } {
-  const choice = ctx.launcher ?? (process.env.SPAWNPOOL_LAUNCHER || 'auto');
+  // A launcher name in, a name out: never an instance.
+  const { name } = resolveLauncherChoice(ctx.launcher, undefined) as { name: LauncherName };
   const rssMb = () => Math.round(process.memoryUsage.rss() / 2 ** 20);
-  const pathNow = (): LaunchPath =>
-    choice === 'direct' ? 'direct' : choice === 'helper' || process.memoryUsage.rss() >= AUTO_HELPER_RSS_BYTES ? 'helper' : 'direct';
+  const pathNow = (): LaunchPath => (name !== 'auto' ? name : process.memoryUsage.rss() >= AUTO_HELPER_RSS_BYTES ? 'helper' : 'direct');
   const startRss = rssMb();
   const startPath = pathNow();
   return {
@@ -29,7 +30,7 @@ export function launchProbe(ctx: ScenarioContext): { path(): LaunchPath; params(
     params() {
       const endPath = pathNow();
       return {
-        launcher: ctx.launcher ?? `default (${choice})`,
+        launcher: ctx.launcher ?? `default (${name})`,
         hostRssMb: `${startRss} at start, ${rssMb()} at end (helper threshold ${AUTO_HELPER_RSS_BYTES / 2 ** 20})`,
         launchPath: startPath === endPath ? startPath : `${startPath}, then ${endPath}`,
       };

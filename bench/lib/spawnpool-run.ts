@@ -1,7 +1,5 @@
 /** One measured spawnpool batch, timed from outside the library like the baselines. */
-import type { ResolvedAgent } from '../../src/spec/resolve.ts';
-import type { Spawner } from '../../src/spawner.ts';
-import type { BatchOptions } from '../../src/batch/types.ts';
+import type { BatchOptions, ResolvedAgent, Spawner } from '../../src/index.ts';
 
 export interface BatchRun {
   /** performance.now() before spawnBatch() to every spawn outcome known, ms. */

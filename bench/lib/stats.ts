@@ -5,7 +5,7 @@
  * from the same samples gives the same intervals and p-values.
  */
 import { mean, permutationTest, quantileSorted } from 'simple-statistics';
-import { mulberry32 } from './prng.ts';
+import { mulberry32 } from '../../test/support/prng.ts';
 import type { Comparison, MetricDef, Summary } from './types.ts';
 
 /** Below this many samples a p95 is not reported (the library's rule for tails too). */

@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+// One flush is what is timed: the History class flushes on its own schedule, so its writer is used directly.
 import { openHistoryDatabase } from '../../src/history/database.ts';
 import { HistoryWriter } from '../../src/history/store.ts';
 import { agentRow, entry } from '../../test/history/fixtures.ts';

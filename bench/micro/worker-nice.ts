@@ -2,7 +2,7 @@
  * `npx tsx bench/micro/worker-nice.ts [batches]`: the main thread's
  * event-loop delay during the cpu-8 batches (8 agents, ~400 KB context cut to
  * 16,000 tokens, `dd` agents), with the build workers at nice 0 and at the
- * default nice 10. Two spawners, batches interleaved, first 5 of each discarded.
+ * Spawner's default `workerNice`. Two spawners, batches interleaved, first 5 of each discarded.
  */
 import { resolveAgents, Spawner } from '../../src/index.ts';
 import { createContextFixture } from '../lib/context-fixture.ts';
@@ -20,8 +20,8 @@ const agents = resolveAgents(
     prompt: { template: 'You are {{agent}}. Summarise the design notes below.', context: [fixture.file], maxTokens: 16_000 },
   })),
 );
-const nices = [0, 10];
-const spawners = nices.map((workerNice) => new Spawner({ root: fixture.root, workerNice }));
+const nices = [0, undefined];
+const spawners = nices.map((workerNice) => new Spawner({ root: fixture.root, ...(workerNice === undefined ? {} : { workerNice }) }));
 const p99 = nices.map((): number[] => []);
 try {
   await Promise.all(spawners.map((s) => s.ready));
@@ -38,7 +38,7 @@ try {
     }
   }
   for (const [i, nice] of nices.entries())
-    console.log(`workerNice ${nice}: main-thread event-loop delay p99, median of ${batches} batches: ${median(p99[i]!).toFixed(2)} ms`);
+    console.log(`workerNice ${nice ?? 'default'}: main-thread event-loop delay p99, median of ${batches} batches: ${median(p99[i]!).toFixed(2)} ms`);
 } finally {
   await Promise.all(spawners.map((s) => s.close()));
   await fixture.remove();

@@ -9,15 +9,14 @@
  */
 import os from 'node:os';
 import { execa } from 'execa';
+import { type AgentSpec, resolveAgents } from '../../src/index.ts';
+// The execa reference builds its prompts as the library's workers do; the builder is not public.
 import { buildFromSpec } from '../../src/prompt/build.ts';
-import { resolveAgents } from '../../src/spec/resolve.ts';
-import type { AgentSpec } from '../../src/spec/schema.ts';
-import { childrenCpuUs } from '../lib/child-cpu.ts';
+import { childrenCpuUs, mainThreadCpuUs } from '../../test/support/procfs.ts';
 import { num, ratio } from '../lib/format.ts';
 import { runInterleaved, type Variant } from '../lib/interleave.ts';
 import { compareAll, summaryOf, variantResults, type VariantInfo } from '../lib/result.ts';
 import { benchSpawner, launchProbe } from '../lib/spawner.ts';
-import { mainThreadCpuUs } from '../lib/thread-cpu.ts';
 import type { MetricDef, Scenario, ScenarioContext, ScenarioResult, Target } from '../lib/types.ts';
 
 const AGENTS = 8;

@@ -8,8 +8,9 @@
 import { once } from 'node:events';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { resolveAgents, type ResolvedAgent } from '../../src/index.ts';
+// The naive baseline builds each prompt on the main thread with the library's own builder, which is not public.
 import { buildFromSpec } from '../../src/prompt/build.ts';
-import { resolveAgents, type ResolvedAgent } from '../../src/spec/resolve.ts';
 import { createContextFixture } from '../lib/context-fixture.ts';
 import { measureLoopDelay } from '../lib/event-loop.ts';
 import { num, pValue, ratio } from '../lib/format.ts';

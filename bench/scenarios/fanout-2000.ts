@@ -7,12 +7,11 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
-import { resolveAgents } from '../../src/spec/resolve.ts';
+import { resolveAgents } from '../../src/index.ts';
 import { num, ratio } from '../lib/format.ts';
 import { benchSpawner, launchProbe } from '../lib/spawner.ts';
 import { runInterleaved, type RunInfo, type RunSample } from '../lib/interleave.ts';
-import { childrenCpuUs } from '../lib/child-cpu.ts';
-import { mainThreadCpuUs } from '../lib/thread-cpu.ts';
+import { childrenCpuUs, mainThreadCpuUs } from '../../test/support/procfs.ts';
 import { compareAll, summaryOf, variantResults, type VariantInfo } from '../lib/result.ts';
 import type { MetricDef, Scenario, ScenarioContext, ScenarioResult, Target } from '../lib/types.ts';
 

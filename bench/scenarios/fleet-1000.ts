@@ -11,11 +11,11 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { enqueueRun, parseTasks, type Task, waitForRun } from '../../src/fleet/index.ts';
-import { resolveAgents } from '../../src/spec/resolve.ts';
+import { resolveAgents } from '../../src/index.ts';
+import { cpuUsOf } from '../../test/support/procfs.ts';
 import { type RedisServer, startRedis } from '../../test/support/redis-server.ts';
 import { num } from '../lib/format.ts';
 import { runInterleaved } from '../lib/interleave.ts';
@@ -83,9 +83,9 @@ export const fleet1000: Scenario = {
       await spawner.ready;
       const cpu = { redis: new Map<string, number[]>(), workers: new Map<string, number[]>() };
       const measureCpu = async <T>(variant: string, pids: number[], fn: () => Promise<T>): Promise<T> => {
-        const [r0, w0] = await Promise.all([cpuMs(redis.pid), Promise.all(pids.map(cpuMs))]);
+        const [r0, w0] = [cpuMs(redis.pid), pids.map(cpuMs)];
         const value = await fn();
-        const [r1, w1] = await Promise.all([cpuMs(redis.pid), Promise.all(pids.map(cpuMs))]);
+        const [r1, w1] = [cpuMs(redis.pid), pids.map(cpuMs)];
         push(cpu.redis, variant, (r1 - r0) / jobs);
         push(cpu.workers, variant, (sum(w1) - sum(w0)) / jobs);
         return value;
@@ -265,19 +265,9 @@ async function stopWorker(w: WorkerProc): Promise<void> {
   clearTimeout(timer);
 }
 
-const TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process, ms. */
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / TICKS) * 1000;
+/** utime + stime of a live process, ms. */
+function cpuMs(pid: number): number {
+  return cpuUsOf(pid) / 1000;
 }
 
 function redisVersion(): string {

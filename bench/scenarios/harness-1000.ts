@@ -10,16 +10,13 @@
  * `spawnBatch` (what the batch layer reaches when nothing is scheduled
  * above it).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runHarness } from '../../src/harness/harness.ts';
-import { harnessRuns } from '../../src/harness/runs.ts';
-import { parseTasks } from '../../src/tasks/load-tasks.ts';
-import { childrenCpuUs } from '../lib/child-cpu.ts';
+import { harnessRuns, parseTasks, runHarness } from '../../src/index.ts';
+import { childrenCpuUs, cpuUsOf, machineBusyUs } from '../../test/support/procfs.ts';
 import { num, ratio } from '../lib/format.ts';
 import { runInterleaved, type RunInfo, type RunSample } from '../lib/interleave.ts';
 import { compareAll, summaryOf, variantResults, type VariantInfo } from '../lib/result.ts';
@@ -189,10 +186,9 @@ async function gnuParallel(count: number, concurrency: number, joblog: string): 
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   // utime + stime of parallel itself, sampled until it is gone: the last reading is within a few ms of its end.
   let own = 0;
-  const ticks = clockTicks();
   const sampler = setInterval(() => {
-    const stat = procStat(child.pid!);
-    if (stat !== undefined) own = ((Number(stat[11]) + Number(stat[12])) / ticks) * 1e6;
+    const us = cpuUsOf(child.pid!);
+    if (!Number.isNaN(us)) own = us;
   }, 5);
   child.stdin!.end(Array.from({ length: count }, (_, i) => `${i + 1}\n`).join(''));
   const [code] = (await once(child, 'exit')) as [number | null];
@@ -202,35 +198,6 @@ async function gnuParallel(count: number, concurrency: number, joblog: string): 
   const ok = lines.filter((l) => l.split('\t')[6] === '0').length;
   if (lines.length !== count || ok !== count) throw new Error(`parallel's joblog has ${lines.length} runs, ${ok} with exit 0, expected ${count}`);
   return own;
-}
-
-function procStat(pid: number): string[] | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** The machine's busy CPU time so far, all cores, in us (/proc/stat's first line). */
-function machineBusyUs(): number {
-  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
-  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / clockTicks()) * 1e6;
-}
-
-let ticks: number | undefined;
-/** Clock ticks per second of /proc's CPU times (getconf CLK_TCK, 100 if it cannot say). */
-function clockTicks(): number {
-  if (ticks === undefined) {
-    try {
-      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      ticks = 100;
-    }
-  }
-  return ticks;
 }
 
 async function output(command: string, args: string[]): Promise<string> {

@@ -9,22 +9,23 @@
 import { once } from 'node:events';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { STAGE_BY_NUMBER, type MetricRecord } from '../../src/metrics/record.ts';
+// The ring, its raw records and the Spawner's default size for it are what this scenario measures; the public API keeps them out of reach.
+import type { MetricRecord } from '../../src/metrics/record.ts';
 import { DEFAULT_RING_LANES, MetricsRing } from '../../src/metrics/ring.ts';
+import { DEFAULT_RING_CAPACITY } from '../../src/metrics/spawner-metrics.ts';
+import type { RingWriterData, RingWriterReply, Transport } from '../../test/support/ring-writer.ts';
+import { checkRecord, checkValue, decodeRecords } from '../../test/support/ring-writer-records.ts';
 import { num } from '../lib/format.ts';
 import { runInterleaved, type RunSample } from '../lib/interleave.ts';
 import { compareAll, summaryOf, variantResults, type VariantInfo } from '../lib/result.ts';
 import type { MetricDef, Scenario, ScenarioContext, ScenarioResult, Target } from '../lib/types.ts';
-import { checkValue, RECORD_WORDS, type Transport, type WorkerReply, type WriteJob } from '../workers/ring-messages.ts';
 
 const WRITERS = 2;
-/** The Spawner's default ring capacity. */
-const RING_CAPACITY = 8192;
 const BATCH = 4096;
 /** A writer that has not finished by then has died: fail the run instead of spinning for ever. */
 const STALL_MS = 120_000;
 const BOOT = new URL('../workers/ts-worker.mjs', import.meta.url);
-const WRITER = new URL('../workers/ring-writer.ts', import.meta.url);
+const WRITER = new URL('../../test/support/ring-writer.ts', import.meta.url);
 
 const NS: MetricDef = { key: 'nsPerRecord', label: 'time per record (written)', unit: 'ns', better: 'lower' };
 const READ: MetricDef = { key: 'read', label: 'records read', unit: '', better: 'higher' };
@@ -42,7 +43,7 @@ const VARIANTS: VariantInfo[] = [
   {
     name: 'ring-8192',
     role: 'candidate',
-    description: `the same with the Spawner's defaults (${RING_CAPACITY} slots per lane, ${DEFAULT_RING_LANES} lanes): when the writers outrun the reader, lapped records are dropped and counted`,
+    description: `the same with the Spawner's defaults (${DEFAULT_RING_CAPACITY} slots per lane, ${DEFAULT_RING_LANES} lanes): when the writers outrun the reader, lapped records are dropped and counted`,
   },
   {
     name: 'ring-shared',
@@ -106,13 +107,13 @@ export const ringScenario: Scenario = {
       const allReady = new Promise<void>((resolve, reject) => {
         onError = reject;
         onMessage = (m) => {
-          if ((m as WorkerReply).type === 'ready') {
+          if ((m as RingWriterReply).type === 'ready') {
             if (++ready === WRITERS) resolve();
           } else handler(m);
         };
       });
       for (const [i, w] of workers.entries())
-        w.postMessage({ type: 'job', transport, writer: i + 1, count: perWriter, ring, control, batch: BATCH } satisfies WriteJob);
+        w.postMessage({ transport, writer: i + 1, count: perWriter, buffer: ring, gate: control, batch: BATCH } satisfies RingWriterData);
       await allReady;
       const c = new Int32Array(control);
       const t0 = performance.now();
@@ -130,7 +131,7 @@ export const ringScenario: Scenario = {
       let resolveDone!: () => void;
       const allDone = new Promise<void>((resolve) => (resolveDone = resolve));
       const t0 = await start('ring', control, ring.buffer, (m) => {
-        if ((m as WorkerReply).type === 'done' && ++dones === WRITERS) resolveDone();
+        if ((m as RingWriterReply).type === 'done' && ++dones === WRITERS) resolveDone();
       });
       // Read without yielding to the event loop until both writers are done.
       while (Atomics.load(c, 1) < WRITERS) {
@@ -161,8 +162,8 @@ export const ringScenario: Scenario = {
       let resolveDone!: () => void;
       const allDone = new Promise<void>((resolve) => (resolveDone = resolve));
       const t0 = await start(transport, control, undefined, (m) => {
-        if (m instanceof Float64Array) decodeBatch(m, verifier.visit);
-        else if ((m as WorkerReply).type !== 'done') verifier.visit(m as MetricRecord);
+        if (m instanceof Float64Array) decodeRecords(m, verifier.visit);
+        else if ((m as RingWriterReply).type !== 'done') verifier.visit(m as MetricRecord);
         else if (++dones === WRITERS) {
           t1 = performance.now();
           resolveDone();
@@ -181,7 +182,7 @@ export const ringScenario: Scenario = {
         label: 'ring',
         variants: [
           { name: 'ring', run: runRing(2 ** Math.ceil(Math.log2(perWriter)), WRITERS) },
-          { name: 'ring-8192', run: runRing(RING_CAPACITY) },
+          { name: 'ring-8192', run: runRing(DEFAULT_RING_CAPACITY) },
           { name: 'ring-shared', run: runRing(2 ** Math.ceil(Math.log2(total)), 0) },
           { name: 'post-each', run: runPosted('post-each') },
           { name: 'post-batched', run: runPosted('post-batched') },
@@ -223,7 +224,7 @@ export const ringScenario: Scenario = {
         params: {
           records: total,
           writers: WRITERS,
-          ringCapacity: `${2 ** Math.ceil(Math.log2(perWriter))} per lane, ${WRITERS} lanes (ring); ${RING_CAPACITY} per lane, ${DEFAULT_RING_LANES} lanes (ring-8192); ${2 ** Math.ceil(Math.log2(total))}, no lane (ring-shared)`,
+          ringCapacity: `${2 ** Math.ceil(Math.log2(perWriter))} per lane, ${WRITERS} lanes (ring); ${DEFAULT_RING_CAPACITY} per lane, ${DEFAULT_RING_LANES} lanes (ring-8192); ${2 ** Math.ceil(Math.log2(total))}, no lane (ring-shared)`,
           batch: BATCH,
           runs,
           warmup: ctx.warmup,
@@ -245,7 +246,7 @@ export const ringScenario: Scenario = {
           { label: 'the same, shared lane (lanes: 0): drain()', value: `${num(single.shared.readNs)} ns/record (fastest of 5)` },
           { label: 'one Atomics.load or Atomics.store call on this Node (a loop of both, no contention)', value: `${num(single.atomicsNs)} ns (fastest of 5)` },
           {
-            label: `ring-${RING_CAPACITY}: records lost (lapped by the writers), median per run`,
+            label: `ring-${DEFAULT_RING_CAPACITY}: records lost (lapped by the writers), median per run`,
             value: `${num(summaryOf(variants, 'ring-8192', DROPPED.key).median)} of ${total}`,
           },
         ],
@@ -269,24 +270,6 @@ function figures(t0: number, t1: number, written: number, read: number, dropped:
   return { nsPerRecord: ((t1 - t0) * 1e6) / written, read, dropped, invalid, torn, consistent: consistent ? 1 : 0 };
 }
 
-function decodeBatch(words: Float64Array, visit: (r: MetricRecord) => void): void {
-  for (let o = 0; o < words.length; o += RECORD_WORDS) {
-    const kind = words[o + 3]!;
-    visit({
-      stage: STAGE_BY_NUMBER[kind & 0xff] ?? 'spawn',
-      ok: ((kind >>> 8) & 0xff) === 1,
-      errorCode: kind >>> 16,
-      agentId: words[o + 1]!,
-      batchId: words[o + 2]!,
-      writerThreadId: words[o]!,
-      pid: words[o + 4]!,
-      timestamp: words[o + 5]!,
-      durationMs: words[o + 6]!,
-      detailMs: words[o + 7]!,
-    });
-  }
-}
-
 interface SingleThreadCosts {
   records: number;
   lane: { writeNs: number; readNs: number };
@@ -302,18 +285,7 @@ function singleThreadCosts(records: number): SingleThreadCosts {
     const reads: number[] = [];
     for (let rep = 0; rep < 5; rep++) {
       const ring = MetricsRing.create({ capacity, lanes });
-      const r: MetricRecord = {
-        stage: 'spawn',
-        ok: true,
-        errorCode: 0,
-        agentId: 0,
-        batchId: 1,
-        writerThreadId: 1,
-        pid: 4242,
-        timestamp: 1.7e12,
-        durationMs: 0,
-        detailMs: 0.5,
-      };
+      const r = checkRecord(1);
       const t0 = performance.now();
       for (let seq = 0; seq < records; seq++) {
         r.agentId = seq;

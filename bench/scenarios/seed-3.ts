@@ -4,9 +4,9 @@
  * one after another; spawnpool launches them together.
  */
 import { fileURLToPath } from 'node:url';
+import { type AgentSpec, resolveAgents } from '../../src/index.ts';
+// The old loop builds each prompt on the main thread with the library's own builder, which is not public.
 import { buildFromSpec } from '../../src/prompt/build.ts';
-import { resolveAgents } from '../../src/spec/resolve.ts';
-import type { AgentSpec } from '../../src/spec/schema.ts';
 import { ratio, pValue, num } from '../lib/format.ts';
 import { benchSpawner, launchProbe } from '../lib/spawner.ts';
 import { runInterleaved } from '../lib/interleave.ts';

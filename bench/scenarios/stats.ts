@@ -13,7 +13,7 @@ import { RollingWindow } from '../../src/metrics/window.ts';
 import { buildRecord, exitRecord, spawnRecord, type MetricRecord, type RecordHeader, type RecordStage } from '../../src/metrics/record.ts';
 import { num } from '../lib/format.ts';
 import { runInterleaved } from '../lib/interleave.ts';
-import { mulberry32 } from '../lib/prng.ts';
+import { mulberry32 } from '../../test/support/prng.ts';
 import { summaryOf, variantResults, type VariantInfo } from '../lib/result.ts';
 import type { MetricDef, Scenario, ScenarioContext, ScenarioResult, Target } from '../lib/types.ts';
 

@@ -13,14 +13,12 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { resolveAgents } from '../../src/spec/resolve.ts';
-import type { Spawner } from '../../src/spawner.ts';
-import { childrenCpuUs } from '../lib/child-cpu.ts';
+import { resolveAgents, type Spawner } from '../../src/index.ts';
+import { childrenCpuUs, mainThreadCpuUs } from '../../test/support/procfs.ts';
 import { num, ratio } from '../lib/format.ts';
 import { runInterleaved, type RunSample, type Variant } from '../lib/interleave.ts';
 import { compareAll, summaryOf, variantResults, type VariantInfo } from '../lib/result.ts';
 import { benchSpawner } from '../lib/spawner.ts';
-import { mainThreadCpuUs } from '../lib/thread-cpu.ts';
 import type { BenchLauncher, MetricDef, Scenario, ScenarioContext, ScenarioResult, Target } from '../lib/types.ts';
 
 /** 99 characters and a newline. */

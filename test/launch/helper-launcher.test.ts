@@ -13,7 +13,7 @@ import type { AgentResult, AgentSpec, SpawnOutcome } from '../../src/index.ts';
 import { AutoLauncher } from '../../src/launch/auto-launcher.ts';
 import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
 import { agentScript, withSpawner } from '../helpers.ts';
-import { eventually, parentOf, running, runningInGroup } from './procfs.ts';
+import { eventually, parentOf, running, runningInGroup } from '../support/procfs.ts';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 const sleeper = (name: string): AgentSpec => ({ name, command: 'sleep', args: ['300'] });

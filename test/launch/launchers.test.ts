@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AgentResult, AgentSpec, SpawnOutcome } from '../../src/index.ts';
 import { agentScript, NODE, withSpawner, withTempDir } from '../helpers.ts';
-import { eventually, runningInGroup } from './procfs.ts';
+import { eventually, runningInGroup } from '../support/procfs.ts';
 
 const LAUNCHERS = ['direct', 'helper'] as const;
 

@@ -4,7 +4,7 @@ import { AutoLauncher } from '../../src/launch/auto-launcher.ts';
 import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
 import { resolveLauncherChoice } from '../../src/launch/select-launcher.ts';
 import { withSpawner } from '../helpers.ts';
-import { parentOf } from './procfs.ts';
+import { parentOf } from '../support/procfs.ts';
 
 describe('the launcher option', () => {
   it.each([

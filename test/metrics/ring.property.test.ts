@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { MetricsRing, type RingCounters } from '../../src/metrics/ring.ts';
 import type { MetricRecord } from '../../src/metrics/record.ts';
-import { recordStream } from './fixtures/ring-gen.ts';
+import { recordStream } from '../support/ring-writer-records.ts';
 
 // Layout, restated from the tables at the top of ring.ts.
 const HEADER_BYTES = 64;

@@ -4,10 +4,10 @@ import { once } from 'node:events';
 import { setImmediate as tick } from 'node:timers/promises';
 import { MetricsRing, type RingCounters } from '../../src/metrics/ring.ts';
 import type { MetricRecord } from '../../src/metrics/record.ts';
-import { recordStream } from './fixtures/ring-gen.ts';
-import type { RingWriterData } from './fixtures/ring-writer.ts';
+import { recordStream } from '../support/ring-writer-records.ts';
+import type { RingWriterData } from '../support/ring-writer.ts';
 
-const WRITER_URL = new URL('./fixtures/ring-writer.ts', import.meta.url);
+const WRITER_URL = new URL('../support/ring-writer.ts', import.meta.url);
 const SEED = Number(process.env['RING_SEED'] ?? 0x5eed);
 
 /**
