@@ -50,6 +50,13 @@ export class BuildPool {
       execArgv: needsTsLoader ? ['--import', tsxLoader()] : [],
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
+    // Piscina emits 'error' for a worker that fails with no task of its own: one that died at its
+    // heap limit is reported a second time as it exits, after its build already failed with it.
+    // Unheard, that event would throw on the launch thread and take every batch with it.
+    this.#piscina.on('error', (error: Error) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_OUT_OF_MEMORY')
+        process.emitWarning(`spawnpool: a build worker failed between builds: ${error.message}`);
+    });
   }
 
   /**
@@ -76,10 +83,17 @@ export class BuildPool {
     }
   }
 
-  /** Runs one warm-up task per worker (tokenizer loaded, builder imported). Never rejects. */
+  /**
+   * Runs one warm-up task per worker (tokenizer loaded, builder imported). Never rejects, but says so
+   * when a worker dies starting: Piscina then stops replacing workers, and builds wait for buildTimeoutMs.
+   */
   async warmUp(workers: number): Promise<void> {
     const tasks = Array.from({ length: workers }, () => this.#piscina.run(null as unknown as BuildTask, { name: 'warmUp' }));
-    await Promise.allSettled(tasks);
+    const failed = (await Promise.allSettled(tasks)).find((t) => t.status === 'rejected');
+    if (failed !== undefined)
+      process.emitWarning(
+        `spawnpool: a build worker died while starting (${(failed.reason as Error).message}); the tokenizer alone needs about 25 MB of heap: check workerResourceLimits`,
+      );
   }
 
   async close(): Promise<void> {
