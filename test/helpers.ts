@@ -19,7 +19,9 @@ export function agentScript(name: string): string {
  * helper that never comes up).
  */
 export async function withSpawner<T>(options: SpawnerOptions, fn: (spawner: Spawner) => Promise<T>, { ready = true } = {}): Promise<T> {
-  const spawner = new Spawner({ workers: 2, ...options });
+  // One build worker unless the test asks for more: each one loads the tokenizer (a third of a
+  // second of CPU), and on 2 cores the suite's time is its CPU.
+  const spawner = new Spawner({ workers: 1, ...options });
   try {
     if (ready) await spawner.ready;
     return await fn(spawner);
