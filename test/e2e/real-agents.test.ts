@@ -222,11 +222,14 @@ describe.skipIf(SKIP)('real agent CLIs through spawnpool (mock LLM on 127.0.0.1)
           expect((seen[0]!.event as { type: string }).type, summary).toBe('thread.started');
           continue;
         }
-        // claude and gemini stream the answer as 5 deltas 50 ms apart: each came as written, not all at once at exit.
+        // claude and gemini stream the answer as 5 deltas 50 ms apart: they came as written, not all at once at
+        // exit. Held to when the first came (>= 100 ms before the exit) and to their coming in more than one piece,
+        // not to their spread as received: on a loaded machine the host reads several in one turn (seen: 91 ms).
         const deltas = seen.filter((s) => isDelta(cli, s.event));
         expect(deltas.length, summary).toBeGreaterThanOrEqual(5);
         expect(deltas[0]!.settled, summary).toBe(false);
-        expect(deltas.at(-1)!.at - deltas[0]!.at, summary).toBeGreaterThanOrEqual(100);
+        expect(exitAt - deltas[0]!.at, summary).toBeGreaterThanOrEqual(100);
+        expect(new Set(deltas.map((d) => d.at)).size, summary).toBeGreaterThan(1);
       }
     }, 180_000);
   });
