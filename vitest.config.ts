@@ -37,6 +37,10 @@ export default defineConfig({
   test: {
     // Most tests wait on processes, not on the CPU: three files at once keep both cores busy.
     maxWorkers: 3,
+    // One module graph per worker, not per file: vitest and the library are imported once per worker
+    // instead of once per file. The tests share no state (each owns its Spawner), and vitest never
+    // shares a worker between projects, so one project's env (SPAWNPOOL_LAUNCHER=direct) stays its own.
+    isolate: false,
     testTimeout: 60000,
     hookTimeout: 60000,
     globalSetup: ['test/support/global-setup.ts'],
@@ -44,10 +48,7 @@ export default defineConfig({
       {
         extends: true,
         plugins: [entriesFromDist],
-        // One module graph per worker, not per file: vitest and the library are imported once per
-        // worker instead of once per file (~80 of them). The tests share no state (each owns its
-        // Spawner); the projects with an env of their own stay isolated, so it cannot leak.
-        test: { name: 'auto', include: ['test/**/*.test.ts'], isolate: false },
+        test: { name: 'auto', include: ['test/**/*.test.ts'] },
       },
       {
         extends: true,
