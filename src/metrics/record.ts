@@ -18,28 +18,6 @@ export const STAGE = { build: 1, spawn: 2, exit: 3 } as const;
 export type RecordStage = keyof typeof STAGE;
 export const STAGE_BY_NUMBER: readonly (RecordStage | undefined)[] = [undefined, 'build', 'spawn', 'exit'];
 
-/** A record as the ring stores it. Build one with `buildRecord`, `spawnRecord` or `exitRecord`; read one with `decodeRecord`. */
-export interface MetricRecord {
-  /** build: prompt built on a worker; spawn: agent spawned (or failed to); exit: agent exited. */
-  stage: RecordStage;
-  ok: boolean;
-  /** Wire number of the error code (see errors.ts), 0 when ok. */
-  errorCode: number;
-  /** Small integer from the spawner's name table (names never enter the ring). */
-  agentId: number;
-  batchId: number;
-  /** `threadId` of the writer: 0 is the main thread, >0 a worker. */
-  writerThreadId: number;
-  /** Child pid for spawn/exit records, 0 otherwise. */
-  pid: number;
-  /** Wall-clock time of the event, in ms since the epoch (comparable across threads). */
-  timestamp: number;
-  /** The stage's own time: build time, spawn latency or run time. */
-  durationMs: number;
-  /** build and spawn: queue wait; exit: the exit code, -1 when killed by a signal. */
-  detailMs: number;
-}
-
 /** The fields every record has, whatever its stage. */
 export interface RecordHeader {
   ok: boolean;
@@ -53,6 +31,16 @@ export interface RecordHeader {
   pid: number;
   /** Wall-clock time of the event, in ms since the epoch (`wallClockMs()`). */
   timestamp: number;
+}
+
+/** A record as the ring stores it. Build one with `buildRecord`, `spawnRecord` or `exitRecord`; read one with `decodeRecord`. */
+export interface MetricRecord extends RecordHeader {
+  /** build: prompt built on a worker; spawn: agent spawned (or failed to); exit: agent exited. */
+  stage: RecordStage;
+  /** The stage's own time: build time, spawn latency or run time. */
+  durationMs: number;
+  /** build and spawn: queue wait; exit: the exit code, -1 when killed by a signal. */
+  detailMs: number;
 }
 
 /** A prompt built (or failing to build) on a worker thread. */
