@@ -5,12 +5,14 @@ const agent = (name: string) => ({ name, command: NODE, args: [agentScript('echo
 
 describe('build timeout', () => {
   it('stops a build stuck in a loop, fails only that agent, and the pool keeps working', async () => {
-    await withSpawner({ workers: 2, builder: `${FIXTURES}builders/spin.mjs`, buildTimeoutMs: 5000 }, async (spawner) => {
+    // 10 s: the timeout counts the queue wait, and the next batch's builds wait for the replacement worker to
+    // start (tokenizer, builder); at 5 s a clean-clone CI run on a loaded machine timed one of them out.
+    await withSpawner({ workers: 2, builder: `${FIXTURES}builders/spin.mjs`, buildTimeoutMs: 10_000 }, async (spawner) => {
       const batch = spawner.spawnBatch([agent('spin'), agent('fine')]);
       const results = await batch.results;
       expect(results[0]).toMatchObject({ name: 'spin', ok: false, stage: 'build' });
       expect(results[0]!.error).toMatchObject({ code: 'E_BUILD_TIMEOUT', agent: 'spin' });
-      expect(results[0]!.error!.message).toContain('buildTimeoutMs 5000');
+      expect(results[0]!.error!.message).toContain('buildTimeoutMs 10000');
       expect(results[1]).toMatchObject({ name: 'fine', ok: true });
       // The stuck worker was replaced: both workers build again.
       const again = await spawner.spawnBatch([agent('a'), agent('b'), agent('c')]).results;
