@@ -92,7 +92,7 @@ export class BuildPool {
     const failed = (await Promise.allSettled(tasks)).find((t) => t.status === 'rejected');
     if (failed !== undefined)
       process.emitWarning(
-        `spawnpool: a build worker died while starting (${(failed.reason as Error).message}); the tokenizer alone needs about 25 MB of heap: check workerResourceLimits`,
+        `spawnpool: a build worker died while starting (${(failed.reason as Error).message}); the tokenizer alone takes about 23 MB of heap: check workerResourceLimits`,
       );
   }
 
