@@ -22,7 +22,8 @@ function newest(dir: string): number {
 
 function builtAt(): number {
   try {
-    return statSync(path.join(ROOT, 'dist/src/index.js')).mtimeMs;
+    // The bundling of the entries comes last in the build: a build it did not finish is not a build.
+    return Math.min(...['dist/src/index.js', 'dist/workers/launch-thread.js'].map((f) => statSync(path.join(ROOT, f)).mtimeMs));
   } catch {
     return 0;
   }
@@ -33,9 +34,5 @@ export default function setup(): void {
   if (builtAt() >= sources) return;
   console.log('global setup: dist/ is older than src/ or workers/: rebuilding it');
   // In place (no rm -rf) and one at a time: another vitest run on this checkout may be using dist/ now.
-  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
-  execFileSync('flock', [path.join(os.tmpdir(), 'spawnpool-dist-build.lock'), process.execPath, tsc, '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  execFileSync('flock', [path.join(os.tmpdir(), 'spawnpool-dist-build.lock'), 'npm', 'run', '--silent', 'build:dist'], { cwd: ROOT, stdio: 'inherit' });
 }
