@@ -6,15 +6,18 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { packageRoot } from './package-root.ts';
 
 /** The files under workers/ that run off the main thread (see workers/README.md). */
 export type OwnEntry = 'build-worker' | 'launch-thread' | 'launch-helper';
 
-const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+let entries: URL | undefined;
 
-/** An off-main entry's file URL, beside this module's own build. */
+/** An off-main entry's file URL, from this module's own build: workers/*.ts from source, dist/workers/*.js built. */
 export function ownEntry(name: OwnEntry): URL {
-  return new URL(`../workers/${name}.${OWN_EXTENSION}`, import.meta.url);
+  entries ??= new URL(FROM_SOURCE ? 'workers/' : 'dist/workers/', packageRoot(import.meta.url).url);
+  return new URL(`${name}.${FROM_SOURCE ? 'ts' : 'js'}`, entries);
 }
 
 /** True when a module needs tsx's loader to run: a .ts file. */

@@ -2,9 +2,9 @@
  * The `spawnpool` command. Exit codes: 0 success, 1 agents failed (below
  * --min-success), 2 bad input (usage, agents file, options).
  */
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, HistoryError } from '../errors.ts';
+import { packageRoot } from '../package-root.ts';
 import { cleanupCommand } from './cleanup.ts';
 import { RUN_USAGE, runCommand } from './run.ts';
 import { statsCommand } from './stats.ts';
@@ -65,16 +65,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** This spawnpool's version: from its package.json, found from here up (src/cli/ from source, dist/src/cli/ built). */
+/** This spawnpool's version, from its package.json. */
 function version(): string {
-  for (let dir = new URL('.', import.meta.url); ; dir = new URL('..', dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'spawnpool' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not here: one folder up
-    }
-    if (dir.pathname === '/') return 'unknown';
+  try {
+    return packageRoot(import.meta.url).version;
+  } catch {
+    return 'unknown';
   }
 }
 
