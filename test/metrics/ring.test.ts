@@ -162,6 +162,9 @@ describe('MetricsRing: round trip', () => {
     for (let i = 0; i < 10; i++) ring.write(nth(i, i % 2 === 0 ? 0 : 5));
     ring.write(rec({ stage: 'build', ok: false, errorCode: 7 }));
     drainAll(ring);
+    // The reader's counters reach the header at counters() (and every 1024 records), not at every drain.
+    expect(h[H_READ]).toBe(0);
+    ring.counters();
     expect(h[laneWord(4, 0) + L_OWNER]).toBe(threadId + 1);
     expect(h[laneWord(4, 1) + L_OWNER]).toBe(0);
     expect(h[H_DROPPED]).toBe(7);
@@ -174,6 +177,22 @@ describe('MetricsRing: round trip', () => {
     // Each write from ticket 4 on overwrote a slot the reader had not read (it drained only at
     // the end), so each stored begun first: the last was ticket 10's, 11.
     expect(h[laneWord(4, 0) + L_CURSOR]).toBe(11);
+  });
+
+  it('a reader that drains without counters() publishes its counters every 1024 records, its lane cursor every eighth of a lap', () => {
+    const ring = MetricsRing.create({ capacity: 4096, lanes: 1 });
+    const h = words(ring);
+    for (let i = 0; i < 1000; i++) ring.write(nth(i));
+    drainAll(ring);
+    expect([h[H_READ], h[laneWord(4096, 0) + L_READ]]).toEqual([0, 1000]);
+    for (let i = 1000; i < 1100; i++) ring.write(nth(i));
+    drainAll(ring);
+    // 100 more: past 1024 in all, so the counters are published; 100 is less than an eighth of 4096, so the cursor is not.
+    expect([h[H_READ], h[laneWord(4096, 0) + L_READ]]).toEqual([1100, 1000]);
+    // A writer that laps a reader whose published cursor is behind stores begun first, and loses nothing read.
+    for (let i = 1100; i < 1100 + 4096; i++) ring.write(nth(i));
+    expect(drainAll(ring)).toHaveLength(4096);
+    expect(ring.counters()).toMatchObject({ written: 5196, read: 5196, dropped: 0, invalid: 0, pending: 0 });
   });
 
   it('hands out a few reused objects, not one per record', () => {
