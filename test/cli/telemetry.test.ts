@@ -269,13 +269,17 @@ describe('a CLI run seen by a real Prometheus (endpoint), a real Pushgateway and
         textfile,
         '--agent-labels',
       ]);
+      const exitedAt = Date.now();
       expect(res.code, res.stderr).toBe(0);
       expect(res.stderr).toContain(`pushed metrics to ${pushgateway.url}/metrics/job/spawnpool/instance/${encodeURIComponent(os.hostname())}`);
       const report = JSON.parse(res.stdout) as Report;
       const spawned = report.agents.filter((a) => a.spawned);
       const ok = report.agents.filter((a) => a.ok);
 
-      // The endpoint: the CLI exited only after a scrape of its final figures.
+      // The endpoint: the CLI exited only after a scrape of its final figures, but Prometheus appends a scrape after
+      // reading it, so that scrape may not be queryable yet. The first scrape after the exit (failed: the endpoint is
+      // gone) is appended after it: once Prometheus holds that one, the newest sample is the final scrape.
+      expect((await prometheus.scrapedAfter('cli', exitedAt)).up).toBe(0);
       const t = await prometheus.lastSampleTime(`spawnpool_ring_records_written_total{job="cli"}[10m]`);
       const inc = (selector: string) => prometheus.scalar(`sum(increase(${selector}[10m]))`, t);
       expect(await inc('spawnpool_spawns_total{job="cli", outcome="ok"}')).toBe(spawned.length);

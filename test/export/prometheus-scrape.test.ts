@@ -44,14 +44,19 @@ interface Host {
   /** Every successful spawn's latency, ms. */
   spawnMs: number[];
   runningSeen: number | undefined;
+  /** Ms since the epoch when its batches had ended and every record of them was drained into its exporter. */
+  doneAt: number;
   close(): Promise<void>;
 }
+
+/** A host before its batches: what exercise() adds is still to come. */
+type StartedHost = Omit<Host, 'counted' | 'p95' | 'spawnedSamples' | 'spawnMs' | 'runningSeen' | 'doneAt'>;
 
 let prometheus: PrometheusServer;
 const hosts: Host[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
-async function libHost(): Promise<Omit<Host, 'counted' | 'p95' | 'spawnedSamples' | 'spawnMs' | 'runningSeen'>> {
+async function libHost(): Promise<StartedHost> {
   const spawner = new Spawner({ workers: 2 });
   const server: MetricsServer = await serveMetrics(spawner.metrics, 0);
   return {
@@ -65,7 +70,7 @@ async function libHost(): Promise<Omit<Host, 'counted' | 'p95' | 'spawnedSamples
   };
 }
 
-async function otelHost(): Promise<Omit<Host, 'counted' | 'p95' | 'spawnedSamples' | 'spawnMs' | 'runningSeen'>> {
+async function otelHost(): Promise<StartedHost> {
   const exporter = new OtelPrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({ views: otelPrometheusViews(), readers: [exporter] });
   const spawner = new Spawner({ workers: 2, prometheus: false, meter: provider.getMeter('spawnpool') });
@@ -86,7 +91,7 @@ async function otelHost(): Promise<Omit<Host, 'counted' | 'p95' | 'spawnedSample
 }
 
 /** Runs the host's batches while Prometheus scrapes it. */
-async function exercise(h: Omit<Host, 'counted' | 'p95' | 'spawnedSamples' | 'spawnMs' | 'runningSeen'>, dir: string): Promise<Host> {
+async function exercise(h: StartedHost, dir: string): Promise<Host> {
   // 8 in flight, as a harness would: spawn latency then excludes the queue wait, which has its own histogram.
   const first = await runAll(h.spawner, harnessAgents(`${h.job}-b1`), { concurrency: 8 });
   // Three agents that run until released: Prometheus must see them running.
@@ -102,11 +107,13 @@ async function exercise(h: Omit<Host, 'counted' | 'p95' | 'spawnedSamples' | 'sp
   const second = await waiting;
   const third = await runAll(h.spawner, harnessAgents(`${h.job}-b2`), { concurrency: 8 });
   const counted = countedFrom([first, second, third]);
+  // snapshot() drains the ring: from here on, the exporter holds every record of the batches.
   expect(h.spawner.metrics.snapshot().dropped).toBe(0);
+  const doneAt = Date.now();
   // spawnpool's own p95 over every spawn of the host, as its batch summaries compute it (the SPAWN records hold the same durations).
   const spawnMs = [first, second, third].flatMap((r) => r.outcomes.filter((o) => o.ok).map((o) => o.timings.spawnMs));
   const own = latencyStats(spawnMs);
-  return { ...h, counted, p95: own.p95Ms! / 1000, spawnedSamples: own.samples, spawnMs, runningSeen };
+  return { ...h, counted, p95: own.p95Ms! / 1000, spawnedSamples: own.samples, spawnMs, runningSeen, doneAt };
 }
 
 /** Evaluation time: the newest sample of the job, so no end of a range is extrapolated. */
@@ -137,11 +144,10 @@ beforeAll(async () => {
     await prometheus.waitFor(`count(spawnpool_errors_total{job="${job}"} == 0)`, (v) => v === 20);
   }
   hosts.push(await exercise(lib, dir), await exercise(otel, dir));
-  // Wait for a scrape that holds each host's final figures.
-  for (const h of hosts) {
-    await prometheus.waitFor(`sum(spawnpool_runs_total{job="${h.job}"})`, (v) => v === h.counted.runs.ok + h.counted.runs.failed);
-    await prometheus.waitFor(`sum(spawnpool_agents_running{job="${h.job}"})`, (v) => v === 0);
-  }
+  // Wait until Prometheus holds a scrape of each host that began after its batches were drained: that scrape, and
+  // every one after it, has the final figures. (runs_total at its count would not prove that: a failed build or spawn
+  // has no run, so the last record of a batch can come after its last exit.)
+  for (const h of hosts) await prometheus.scrapedAfter(h.job, h.doneAt, { up: 1 });
 }, 240_000);
 
 afterAll(async () => {

@@ -46,6 +46,15 @@ export interface PrometheusServer {
   samples(selector: string, time?: number): Promise<{ metric: Record<string, string>; values: [number, string][] }[]>;
   /** Unix seconds of the newest sample of `selector` (a range selector) across its series. */
   lastSampleTime(selector: string): Promise<number>;
+  /**
+   * Waits, up to `timeoutMs` (default 30 s), until Prometheus holds a scrape of `job` that began after `afterMs`
+   * (ms since the epoch; with `up`, the first such scrape whose `up` is that), and returns its time (unix seconds)
+   * and `up`. Its samples carry the time the scrape began (Prometheus moves it only earlier, by at most 2 ms, to
+   * align it), so it began after `afterMs`. Prometheus scrapes a target one scrape at a time and appends each
+   * before it begins the next: every earlier scrape of the job is queryable too. (A target that finished sending
+   * a response may still have it waiting to be appended; a return from here is the proof that it was.)
+   */
+  scrapedAfter(job: string, afterMs: number, options?: { up?: 0 | 1; timeoutMs?: number }): Promise<{ time: number; up: number }>;
   /** Polls `expr` until `accept(value)` holds, up to `timeoutMs` (default 30 s); returns the last value. */
   waitFor(expr: string, accept: (value: number | undefined) => boolean, timeoutMs?: number): Promise<number | undefined>;
   /** Stops Prometheus (SIGTERM, SIGKILL after 5 s) and removes its folder. Idempotent. */
@@ -103,6 +112,22 @@ export async function startPrometheus(targets: ScrapeTarget[], { scrapeIntervalM
       const times = series.flatMap((s) => s.values.map(([t]) => t));
       if (times.length === 0) throw new Error(`Prometheus has no samples of ${selector}`);
       return Math.max(...times);
+    },
+    async scrapedAfter(job, afterMs, { up, timeoutMs = 30_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        // Raw samples: each one's own time and value (an instant query would give the evaluation time).
+        const scrapes = (await samples(`up{job=${JSON.stringify(job)}}[10m]`)).flatMap((s) => s.values);
+        // Sample times are whole milliseconds, sent as seconds with three decimals.
+        const found = scrapes.find(([time, value]) => Math.round(time * 1000) > afterMs && (up === undefined || Number(value) === up));
+        if (found !== undefined) return { time: found[0], up: Number(found[1]) };
+        if (Date.now() > deadline) {
+          throw new Error(
+            `Prometheus: no scrape of job ${job}${up === undefined ? '' : ` with up ${up}`} after ${new Date(afterMs).toISOString()} within ${timeoutMs} ms`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     },
     async waitFor(expr, accept, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
