@@ -98,7 +98,7 @@ export async function dryRunHarness(runs: readonly HarnessRun[], options: DryRun
   }
   // Loaded here, not at the top: the tokenizer is megabytes of code, and every host that imports
   // spawnpool would parse it on its main thread, where prompts are otherwise never built.
-  // The CLI's bundle (package.json, bundle-entries) leaves this import out for the same reason; it
+  // The CLI's bundle (package.json, bundle) leaves this import out for the same reason; it
   // resolves from dist/src/cli/ as from dist/src/harness/, both one folder under dist/src/.
   const { buildFromSpec } = await import('../prompt/build.ts');
   const planned: PlannedRun[] = [];

@@ -31,7 +31,7 @@
  * |      8 | u32  | lanes: single-writer lanes (the shared lane follows them)| creator                   |
  * |     12 | u32  | start cursor: every lane's first ticket                  | creator                   |
  * |     16 | u32  | dropped: lapped + torn/invalid records                   | reader (published, below) |
- * |     20 | u32  | invalid: the part of dropped that failed checks          | reader (published)        |
+ * |     20 | u32  | invalid: the part of dropped that failed checks          | reader (published, below) |
  * |     24 | u32  | read: valid records handed out                           | reader (published, below) |
  * | 28..63 |      | reserved                                                 |                           |
  *
@@ -290,7 +290,7 @@ export class MetricsRing {
     this.#start = this.#i32[H_START]! >>> 0;
     this.#cursors = Array.from({ length: this.lanes + 1 }, () => this.#start);
     this.#seen = Array.from({ length: this.lanes + 1 }, () => this.#start);
-    this.#publishedCursors = Array.from({ length: this.lanes + 1 }, () => this.#start);
+    this.#publishedCursors = Array.from({ length: this.lanes }, () => this.#start);
     this.#publishStep = Math.max(1, this.capacity >>> 3);
     this.#totalsSeen = new Int32Array(this.lanes * 6);
   }
@@ -399,11 +399,7 @@ export class MetricsRing {
     this.#published = this.#read + this.#dropped;
   }
 
-  /**
-   * Counters as of the last drain (written and totals are refreshed now). A
-   * stage's total may already count a record its writer is committing at
-   * this instant, which `written` counts once it is committed.
-   */
+  /** Counters as of the last drain (written and totals are refreshed now). */
   counters(): RingCounters {
     if (this.#read + this.#dropped !== this.#published) this.#publish();
     const totals = [0, 0, 0, 0, 0, 0];
@@ -756,8 +752,9 @@ function readSlot(i32: Int32Array, f64: Float64Array, base: number, ticket: numb
  * 32-bit checksum of the ticket and slot words 3..13: a sum of each word times its own odd
  * constant, then a final mix. An odd constant is invertible modulo 2^32, so a change to any one
  * word (any flipped bit) always changes the sum, and the mix is a bijection, so it changes the
- * result. The products are independent of each other, which the CPU overlaps: the FNV chain this
- * replaced cost 13 ns a record to write and 10 to read on this machine's Node; this costs 2 to 4.
+ * result. The products are independent of each other, which the CPU overlaps. Against a ring with
+ * no checksum, in one process (best of 15, 200,000 records, one thread): the FNV chain this replaced
+ * cost about 13 ns a record to write and 10 to drain; this one about 5 and 6.
  */
 function hash(
   ticket: number,
