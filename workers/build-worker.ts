@@ -4,6 +4,7 @@
  * back (transfer, not copy). Failures are returned as data, not thrown, so
  * their code survives the trip to the main thread.
  */
+import { createRequire } from 'node:module';
 import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { ERROR_CODES, errorCodeNumber, type ErrorCode } from '../src/errors.ts';
@@ -18,11 +19,13 @@ const data = workerData as BuildWorkerData;
 const ring = MetricsRing.attach(data.ring);
 // Loaded on first use, once per worker; a module that fails to load fails each build with a clear error.
 let builder: Promise<PromptBuilder> | undefined;
+let settled: Promise<void> | undefined;
 
 export default async function build(task: BuildTask): Promise<BuildReply | object> {
   const startedAt = wallClockMs();
   const queueMs = Math.max(0, startedAt - task.queuedAt);
   try {
+    await settle();
     const custom = data.builder === undefined ? undefined : await loadBuilder(data.builder);
     const built = await buildFromSpec(task.spec, { agent: task.agent, root: task.root, ...(custom ? { builder: custom } : {}) });
     const builtAt = wallClockMs();
@@ -48,9 +51,34 @@ export default async function build(task: BuildTask): Promise<BuildReply | objec
 
 /** Pays the one-time costs (tokenizer tables, custom builder import) before the first batch does. */
 export async function warmUp(): Promise<number> {
-  countTokens('warm up');
-  if (data.builder !== undefined) await loadBuilder(data.builder).catch(() => undefined);
+  await settle();
   return threadId;
+}
+
+/**
+ * The one-time costs, paid at full priority; only then does the thread lower it. A worker that started niced
+ * (Piscina's niceIncrement) boots starved whenever the host's cores are busy: beside three busy loops a
+ * replacement for a timed-out build took ~10 s to load the tokenizer, and the build waiting for it timed out.
+ */
+function settle(): Promise<void> {
+  settled ??= (async () => {
+    countTokens('warm up');
+    if (data.builder !== undefined) await loadBuilder(data.builder).catch(() => undefined);
+    lowerPriority(data.nice);
+  })();
+  return settled;
+}
+
+/** Linux only: there setpriority() moves the calling thread alone; elsewhere it would slow the whole process. */
+function lowerPriority(increment: number): void {
+  if (increment === 0 || process.platform !== 'linux') return;
+  try {
+    // The native module Piscina itself uses for niceIncrement (an optional dependency: without it, no nice).
+    const { nice } = createRequire(import.meta.url)('@napi-rs/nice') as { nice(increment: number): number };
+    nice(increment);
+  } catch {
+    // Not installed for this platform: builds run at the host's priority.
+  }
 }
 
 function record(task: BuildTask, ok: boolean, code: ErrorCode | undefined, at: number, buildMs: number, queueMs: number): void {

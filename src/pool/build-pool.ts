@@ -21,7 +21,8 @@ export interface BuildPoolOptions {
    * that builds filling every core still leave one to the main thread: with
    * `npx tsx bench/micro/worker-nice.ts` (the cpu-8 agents, nice 0 and 10
    * interleaved, 2 cores) nice 10 took the main thread's event-loop delay p99
-   * from 5.6 and 6.5 ms to 4.8 ms (two runs).
+   * from 5.6 and 6.5 ms to 4.8 ms (two runs). Each worker applies it itself
+   * once it has loaded the tokenizer and builder (workers/build-worker.ts).
    */
   nice: number;
   /** V8 heap limits per worker (a runaway builder then kills only its worker). */
@@ -35,7 +36,7 @@ export class BuildPool {
   constructor(options: BuildPoolOptions) {
     this.#buildTimeoutMs = options.buildTimeoutMs;
     const needsTsLoader = isTypeScript(WORKER_URL) || (options.builder !== undefined && isTypeScript(options.builder));
-    const data: BuildWorkerData = { ring: options.ring, builder: options.builder };
+    const data: BuildWorkerData = { ring: options.ring, builder: options.builder, nice: options.nice };
     this.#piscina = new Piscina<BuildTask, BuildReply>({
       filename: WORKER_URL.href,
       minThreads: options.workers,
@@ -43,9 +44,6 @@ export class BuildPool {
       // Workers stay warm between batches: starting one (and loading the tokenizer) costs more than a build.
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData: data,
-      // Linux only: there nice() moves the calling thread alone; elsewhere it would slow the whole
-      // process, host included. Piscina applies it in each worker as it starts.
-      niceIncrement: process.platform === 'linux' ? options.nice : 0,
       // The host's flags are not the workers' business; a .ts worker needs the tsx loader (vitest provides none).
       execArgv: needsTsLoader ? ['--import', tsxLoader()] : [],
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),

@@ -8,6 +8,8 @@ export interface BuildWorkerData {
   ring: SharedArrayBuffer;
   /** URL of a custom builder module, if any. */
   builder: string | undefined;
+  /** Added to the worker thread's nice value once its one-time loading is done (Linux; 0: left alone). */
+  nice: number;
 }
 
 export interface BuildTask {

@@ -5,8 +5,9 @@ const agent = (name: string) => ({ name, command: NODE, args: [agentScript('echo
 
 describe('build timeout', () => {
   it('stops a build stuck in a loop, fails only that agent, and the pool keeps working', async () => {
-    // 10 s: the timeout counts the queue wait, and the next batch's builds wait for the replacement worker to
-    // start (tokenizer, builder); at 5 s a clean-clone CI run on a loaded machine timed one of them out.
+    // 10 s: the timeout counts the queue wait, and one of the next batch's builds waits for the replacement
+    // worker to start (tokenizer, builder). Beside three busy loops that start took ~10 s while workers booted
+    // niced (a clean-clone CI run timed a build out); they now boot at full priority and it takes ~2 s.
     await withSpawner({ workers: 2, builder: `${FIXTURES}builders/spin.mjs`, buildTimeoutMs: 10_000 }, async (spawner) => {
       const batch = spawner.spawnBatch([agent('spin'), agent('fine')]);
       const results = await batch.results;

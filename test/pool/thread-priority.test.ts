@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { withSpawner } from '../helpers.ts';
+import { FIXTURES, NODE, withSpawner } from '../helpers.ts';
 
 /** Nice value of each thread of this process, from /proc/self/task/<tid>/stat (field 19). */
 function threadNices(): number[] {
@@ -39,6 +39,20 @@ describe.runIf(process.platform === 'linux')('build worker priority', () => {
     await withSpawner({ workers: 2, launcher: 'direct', workerNice: 0 }, async () => {
       expect(at(10) - before10).toBe(0);
       expect(at(5) - before5).toBe(0);
+    });
+  });
+
+  it('loads the tokenizer and builder at full priority and lowers it only then, a replacement worker too', async () => {
+    const base = Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[16]);
+    const probe = (name: string) => ({ name, command: NODE, args: ['-e', ''], prompt: { template: name } });
+    const builder = `${FIXTURES}builders/nice-probe.mjs`;
+    await withSpawner({ launcher: 'direct', builder, buildTimeoutMs: 3000 }, async (spawner) => {
+      const said = async () => (await spawner.spawnBatch([probe('probe')]).results)[0]!.error?.message;
+      const expected = `loaded at nice ${base}, built at nice ${Math.min(19, base + 10)}`;
+      expect(await said()).toContain(expected);
+      // The one worker is stopped mid-build; its replacement starts, loads and lowers itself the same way.
+      expect((await spawner.spawnBatch([probe('spin')]).results)[0]!.error?.code).toBe('E_BUILD_TIMEOUT');
+      expect(await said()).toContain(expected);
     });
   });
 });
