@@ -15,6 +15,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { enqueueRun, parseTasks, type Task, waitForRun } from '../../src/fleet/index.ts';
 import { resolveAgents } from '../../src/index.ts';
+import { ensureBuiltDist } from '../../test/support/built-dist.ts';
 import { cpuUsOf } from '../../test/support/procfs.ts';
 import { type RedisServer, startRedis } from '../../test/support/redis-server.ts';
 import { num } from '../lib/format.ts';
@@ -68,6 +69,8 @@ export const fleet1000: Scenario = {
     const agents = { agents: [{ name: 'true', command: '/bin/true' }] };
     const inProcessAgents = resolveAgents(tasks.map((t) => ({ name: `true/${t.id}`, command: '/bin/true' })));
 
+    // The workers run the built CLI, as a user's `npx spawnpool worker` does: from source, tsx cost each one seconds of CPU to start.
+    ensureBuiltDist();
     const redis = await startRedis();
     const workers: WorkerProc[] = [];
     const spawner = benchSpawner({ ...ctx, launcher }, { prometheus: false });
@@ -196,7 +199,7 @@ export const fleet1000: Scenario = {
           runs,
           warmup: ctx.warmup,
           redis: redisVersion(),
-          workers: 'spawnpool worker from source (node --import tsx), --no-db, default stall settings',
+          workers: 'spawnpool worker, built (node dist/src/cli/main.js, as npx spawnpool runs it), --no-db, default stall settings',
         },
         metrics: [WALL, RATE, ENQUEUE],
         variants,
@@ -223,9 +226,7 @@ async function startWorker(redis: RedisServer, queue: string, host: string, laun
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      `${ROOT}src/cli/main.ts`,
+      `${ROOT}dist/src/cli/main.js`,
       'worker',
       '--redis',
       redis.url,

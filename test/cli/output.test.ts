@@ -23,6 +23,10 @@ import { cli } from './run-cli.ts';
  */
 const TALKER = `
 const fs = require('node:fs');
+// Before the other agent may go on: written to the pipe is not yet read by spawnpool, and two pipes
+// readable at once are read in an order no reader controls (seen once in a loaded suite: the holder's
+// line came first). Time for spawnpool to read what was written, so the order it saw is the one made.
+const SETTLE_MS = 200;
 const [name, n, role, held, released] = process.argv.slice(1);
 const out = (s) => new Promise((resolve) => process.stdout.write(s, resolve));
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -38,6 +42,7 @@ const waitFor = async (file) => {
     await out(name + ' 0 first half,');
     await waitFor(held);
     await out(' second half\\n');
+    await pause(SETTLE_MS);
     fs.writeFileSync(released, '');
   }
   for (let i = 1; i <= Number(n); i++) {
@@ -47,6 +52,7 @@ const waitFor = async (file) => {
     if (i % 10 === 0) await pause(1);
     await out(line.slice(cut) + '\\n');
     if (role === 'pusher' && i === Math.floor(Number(n) / 2)) {
+      await pause(SETTLE_MS);
       fs.writeFileSync(held, '');
       await waitFor(released);
     }

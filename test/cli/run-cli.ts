@@ -1,7 +1,7 @@
 /**
  * Runs the spawnpool CLI in a child process, as a user would (the built one: `npx spawnpool`
  * runs dist/, and test/support/global-setup.ts keeps it as new as the sources), and collects what
- * it printed. From source, tsx cost every run a second of CPU; test/reliability/bad-input.test.ts runs it from source.
+ * it printed. From source, tsx cost every run a second of CPU.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';

@@ -138,7 +138,7 @@ describe('spawnpool enqueue / worker / status: bad input', () => {
 describe('without bullmq installed', () => {
   const NO_BULLMQ = fileURLToPath(new URL('./fixtures/no-bullmq.mjs', import.meta.url));
   const run = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', '--import', NO_BULLMQ, `${ROOT}src/cli/main.ts`, ...args], { cwd: ROOT }).then(
+    promisify(execFile)(process.execPath, ['--import', NO_BULLMQ, `${ROOT}dist/src/cli/main.js`, ...args], { cwd: ROOT }).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
@@ -154,12 +154,12 @@ describe('without bullmq installed', () => {
       const ok = await run(['run', agents, '--no-db', '--json']);
       expect(ok.code, ok.stderr).toBe(0);
     });
-    const script = `const { Spawner } = await import(${JSON.stringify(`${ROOT}src/index.ts`)});
+    const script = `const { Spawner } = await import(${JSON.stringify(`${ROOT}dist/src/index.js`)});
       const spawner = new Spawner({ workers: 1, prometheus: false });
       const [result] = await spawner.spawnBatch([{ name: 'a', command: 'true' }]).results;
       await spawner.close();
       console.log(result.ok);`;
-    const core = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--import', NO_BULLMQ, '--input-type=module', '-e', script], { cwd: ROOT });
+    const core = await promisify(execFile)(process.execPath, ['--import', NO_BULLMQ, '--input-type=module', '-e', script], { cwd: ROOT });
     expect(core.stdout).toBe('true\n');
   });
 });

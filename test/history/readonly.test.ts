@@ -14,7 +14,7 @@ import { History } from '../../src/history/history.ts';
 import { withSpawner, withTempDir } from '../helpers.ts';
 import { agentRow, entry, sha256, sqlite3, writeEntries } from './fixtures.ts';
 
-const AS_USER = fileURLToPath(new URL('./fixtures/as-user.ts', import.meta.url));
+const AS_USER = fileURLToPath(new URL('./fixtures/as-user.mjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OWNER = 1000;
 const OTHER = 65534;
@@ -30,7 +30,7 @@ function listing(dir: string): string[] {
     });
 }
 
-/** Runs fixtures/as-user.ts as `uid` (setpriv), and parses its JSON line. */
+/** Runs fixtures/as-user.mjs as `uid` (setpriv), and parses its JSON line. */
 function asUser(
   uid: number,
   mode: 'stats' | 'spawner' | 'write',
@@ -40,7 +40,7 @@ function asUser(
   return new Promise((resolve, reject) => {
     execFile(
       'setpriv',
-      [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '--import', 'tsx', AS_USER, mode, file, dir],
+      [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, AS_USER, mode, file, dir],
       { cwd: ROOT },
       (error, stdout, stderr) => {
         const line = stdout.trim().split('\n').at(-1) ?? '';

@@ -7,8 +7,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { withTempDir } from '../helpers.ts';
 
-const WRITER = fileURLToPath(new URL('./fixtures/history-writer.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+const WRITER = fileURLToPath(new URL('./fixtures/history-writer.mjs', import.meta.url));
 const BATCHES = 40;
 
 interface WriterReport {
@@ -21,7 +20,7 @@ interface WriterReport {
 
 /** Starts a writer process; `ready` / `half` settle on those lines, `report` on its JSON line and exit 0. */
 function startWriter(file: string, tag: string) {
-  const child = spawn(process.execPath, [TSX, WRITER, file, String(BATCHES), tag], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [WRITER, file, String(BATCHES), tag], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const received: string[] = [];
   let onReady!: () => void;

@@ -3,19 +3,17 @@
  * stdio (EMFILE). That must be those agents' outcome, a SpawnError naming
  * the agent and the errno, and nothing more: no crash of the launch thread
  * or the helper, the other agents run, nothing is left behind. A real host
- * (fixtures/emfile-host.ts) runs under `prlimit --nofile`; 64 sleepers at
+ * (fixtures/emfile-host.mjs, on the built library) runs under `prlimit --nofile`; 64 sleepers at
  * once need ~190 descriptors for their pipes, far over the limit.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { eventually } from '../support/procfs.ts';
 
-const HOST = fileURLToPath(new URL('./fixtures/emfile-host.ts', import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const HOST = fileURLToPath(new URL('./fixtures/emfile-host.mjs', import.meta.url));
 const NOFILE = 120;
 const AGENTS = 100;
 const CONCURRENCY = 64;
@@ -36,7 +34,7 @@ async function runHost(
   launcher: 'direct' | 'helper',
   tag: string,
 ): Promise<{ code: number | null; signal: string | null; stderr: string; report: HostReport }> {
-  const host = spawn('prlimit', [`--nofile=${NOFILE}`, process.execPath, '--import', TSX, HOST, launcher, String(AGENTS), String(CONCURRENCY)], {
+  const host = spawn('prlimit', [`--nofile=${NOFILE}`, process.execPath, HOST, launcher, String(AGENTS), String(CONCURRENCY)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Every process the host starts (launch helper, watchdog, agents) inherits it: /proc finds what is left.
     env: { ...process.env, SPAWNPOOL_EMFILE_TAG: tag },

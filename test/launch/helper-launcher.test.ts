@@ -5,9 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AgentResult, AgentSpec, SpawnOutcome } from '../../src/index.ts';
 import { AutoLauncher } from '../../src/launch/auto-launcher.ts';
@@ -64,8 +62,7 @@ describe('helper launcher', () => {
   });
 
   it('leaves no agent and no helper behind when the host is killed with SIGKILL', async () => {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const host = spawn(process.execPath, ['--import', tsx, fixture('host.ts').pathname, 'sleep', agentScript('fork-grandchild.mjs')], {
+    const host = spawn(process.execPath, [fixture('host.mjs').pathname, 'sleep', agentScript('fork-grandchild.mjs')], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {

@@ -5,21 +5,16 @@
  * absence is the proof that nothing started. The last CLI case is the
  * control: the same marker agent in a good file does create it.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { access, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
 import { Spawner } from '../../src/spawner.ts';
 import { preflightAgents } from '../../src/spec/preflight.ts';
 import { resolveAgents } from '../../src/spec/resolve.ts';
+import { cli } from '../cli/run-cli.ts';
 import { agentScript, tempDir } from './helpers.ts';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const exists = (p: string) =>
   access(p).then(
     () => true,
@@ -143,16 +138,6 @@ async function setUp(c: Pick<Case, 'file' | 'files'>, ctx: TestContext): Promise
   return { file, marker };
 }
 
-async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
-}
-
 /** A temp folder removed when the test ends (the context's hook: the tests run concurrently). */
 async function privateDir(ctx: TestContext): Promise<string> {
   const dir = await tempDir('spawnpool-bad-input-');
@@ -164,7 +149,7 @@ describe('bad input through the CLI: exit 2, a message naming what is wrong, not
   it.concurrent.for(CASES)('$title', async (c, ctx) => {
     const { expect } = ctx; // concurrent tests: assertions through their own context
     const { file, marker } = await setUp(c, ctx);
-    const run = await runCli(['run', file, '--json', ...(c.flags ?? [])]);
+    const run = await cli(['run', file, '--json', ...(c.flags ?? [])]);
     expect(run.code, run.stderr).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^spawnpool run: /);
@@ -176,7 +161,7 @@ describe('bad input through the CLI: exit 2, a message naming what is wrong, not
   it.concurrent('control: the same marker agent in a good file runs (exit 0)', async (ctx) => {
     const { expect } = ctx;
     const { file, marker } = await setUp({ file: (m) => agentsFile(m), files: { 'notes.md': 'fine' } }, ctx);
-    const run = await runCli(['run', file, '--json', '--workers', '1']);
+    const run = await cli(['run', file, '--json', '--workers', '1']);
     expect(run.code, run.stderr).toBe(0);
     expect(await exists(marker)).toBe(true);
   });

@@ -1,19 +1,17 @@
 /**
  * The host process is signalled (SIGINT, SIGTERM) while its agents run: it
  * must die of that signal as it would without spawnpool, and take every
- * agent tree with it. A real host program (test/fixtures/hosts/signal-host.ts)
+ * agent tree with it. A real host program (test/fixtures/hosts/signal-host.mjs)
  * runs a Spawner; the test signals it and searches /proc afterwards.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import { newTag, settleLeftovers } from './helpers.ts';
 
-const HOST = fileURLToPath(new URL('../fixtures/hosts/signal-host.ts', import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const HOST = fileURLToPath(new URL('../fixtures/hosts/signal-host.mjs', import.meta.url));
 
 interface HostRun {
   exit: { code: number | null; signal: NodeJS.Signals | null };
@@ -22,7 +20,7 @@ interface HostRun {
 }
 
 async function signalHost(launcher: 'direct' | 'helper', tag: string, signal: NodeJS.Signals): Promise<HostRun> {
-  const host = spawn(process.execPath, ['--import', TSX, HOST, launcher, tag], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const host = spawn(process.execPath, [HOST, launcher, tag], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   host.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = once(host, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
