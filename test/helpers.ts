@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { Spawner, type SpawnerOptions } from '../src/index.ts';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -28,6 +29,27 @@ export async function withSpawner<T>(options: SpawnerOptions, fn: (spawner: Spaw
   } finally {
     await spawner.close();
   }
+}
+
+/**
+ * One ready spawner for the tests of the enclosing describe block, started
+ * before the first and closed after the last; call the returned function in
+ * a test to get it. Each start costs about 0.7 s of CPU (a launch thread, a
+ * helper, a build worker loading the tokenizer). The block's tests run one
+ * after another: each must await its agents' results and look only at its
+ * own batches' records.
+ */
+export function sharedSpawner(options: SpawnerOptions = {}): () => Spawner {
+  let spawner: Spawner | undefined;
+  beforeAll(async () => {
+    spawner = new Spawner({ workers: 1, ...options });
+    await spawner.ready;
+  });
+  afterAll(() => spawner?.close());
+  return () => {
+    if (spawner === undefined) throw new Error('sharedSpawner(): the spawner is only there inside a test');
+    return spawner;
+  };
 }
 
 /** A private temp folder, removed after `fn`. */
