@@ -17,9 +17,14 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** node arguments that start the built CLI. */
 export const CLI = [`${ROOT}dist/src/cli/main.js`];
 
+/**
+ * Runs the CLI with `args`. A `run` gets one build worker unless the test sets `--workers`, as the tests'
+ * own spawners do (test/helpers.ts): each one loads the tokenizer, a third of a second of CPU.
+ */
 export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = args[0] === 'run' && !args.some((a) => a === '--workers' || a.startsWith('--workers=')) ? [...args, '--workers', '1'] : args;
   try {
-    const { stdout, stderr } = await run(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { SPAWNPOOL_DB: TEST_DB, ...process.env } });
+    const { stdout, stderr } = await run(process.execPath, [...CLI, ...argv], { cwd: ROOT, env: { SPAWNPOOL_DB: TEST_DB, ...process.env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
