@@ -32,11 +32,17 @@ const BOTH_LAUNCHERS_INSIDE = [
 
 /**
  * Files whose subject is not the launcher, which the direct project would only repeat: bad input is refused
- * before any launcher starts (the CLI's control case and the library's are launcher-blind), and the ring's
- * SPAWN and EXIT records are written by the launch thread's one writer whatever launcher fed it events
- * (batch.test.ts holds each launcher's records to its batch summary).
+ * before any launcher starts; a failed build or a dead build worker fails its agent before it reaches one;
+ * the ring's SPAWN and EXIT records are written by the launch thread's one writer whatever launcher fed it
+ * events. What the launcher does for the agents beside them (prompt bytes delivered intact, records that
+ * match the batch summary) batch.test.ts holds each launcher to.
  */
-const LAUNCHER_BLIND = ['test/reliability/bad-input.test.ts', 'test/reliability/ring-stress.test.ts'];
+const LAUNCHER_BLIND = [
+  'test/reliability/bad-input.test.ts',
+  'test/reliability/build-faults.test.ts',
+  'test/reliability/worker-death.test.ts',
+  'test/reliability/ring-stress.test.ts',
+];
 
 /**
  * Files that start every off-main entry under both launchers: project `source` reruns them with the entries from
