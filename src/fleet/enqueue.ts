@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { ConfigError, preflightAgents } from '../index.ts';
 import { expandRuns } from '../tasks/expand.ts';
@@ -226,9 +227,38 @@ export async function waitForRun(options: WaitForRunOptions): Promise<RunSummary
   try {
     const job = await runsQueue.getJob(o.run);
     if (job === undefined) throw new ConfigError(`no run "${o.run}" in queue "${o.queue}" at ${redactUrl(o.redis)}`);
-    return (await job.waitUntilFinished(events, o.timeoutMs)) as RunSummary;
+    const stopPolling = new AbortController();
+    try {
+      return (await Promise.race([job.waitUntilFinished(events, o.timeoutMs), polledEnd(runsQueue, o.run, stopPolling.signal)])) as RunSummary;
+    } finally {
+      stopPolling.abort();
+    }
   } finally {
     await Promise.allSettled([events.close(), runsQueue.close()]);
+  }
+}
+
+/** How often waitForRun also reads the run's state itself. */
+const POLL_MS = 1000;
+
+/**
+ * Settles as the run's parent job ends, read from Redis every POLL_MS; never, once `signal` aborts. The
+ * completion event alone was missed once in a loaded suite (2 jobs done, the wait timed out after 30 s),
+ * most likely an event published after QueueEvents was ready but before its first XREAD was issued.
+ */
+export async function polledEnd(
+  queue: { getJob(id: string): Promise<{ getState(): Promise<string>; returnvalue: unknown; failedReason: string } | undefined> },
+  run: string,
+  signal: AbortSignal,
+): Promise<unknown> {
+  for (;;) {
+    await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) return new Promise(() => {});
+    // A failed read leaves the wait to the event, as before this poll.
+    const job = await queue.getJob(run).catch(() => undefined);
+    const state = await job?.getState().catch(() => undefined);
+    if (state === 'completed') return job!.returnvalue;
+    if (state === 'failed') throw new Error(job!.failedReason);
   }
 }
 
