@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Spawner } from '../src/index.ts';
 import { closest } from '../src/options/parse-options.ts';
-import { withSpawner } from './helpers.ts';
+import { withSpawner } from './support/fixtures.ts';
 
 function thrown(fn: () => unknown): unknown {
   try {

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AgentSpec, NamedRecord, SpawnOutcome } from '../../src/index.ts';
-import { agentScript, NODE, sharedSpawner, withSpawner, withTempDir } from '../helpers.ts';
+import { agentScript, NODE, sharedSpawner, withSpawner, withTempDir } from '../support/fixtures.ts';
 
 const sleeper = (name: string, ms: number, code = 0): AgentSpec => ({ name, command: NODE, args: [agentScript('sleep.mjs'), String(ms), name, String(code)] });
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AgentSpec } from '../../src/index.ts';
-import { withSpawner, withTempDir } from '../helpers.ts';
+import { withSpawner, withTempDir } from '../support/fixtures.ts';
 
 const BLOCK_MS = 3000;
 

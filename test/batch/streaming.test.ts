@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, resolveAgents, type SpawnOutcome } from '../../src/index.ts';
-import { agentScript, NODE, withSpawner, withTempDir } from '../helpers.ts';
+import { agentScript, NODE, withSpawner, withTempDir } from '../support/fixtures.ts';
 
 async function first(batch: AsyncIterable<SpawnOutcome>): Promise<SpawnOutcome> {
   for await (const o of batch) return o;

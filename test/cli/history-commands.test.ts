@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, cli, ROOT } from './run-cli.ts';
-import { withTempDir } from '../helpers.ts';
+import { withTempDir } from '../support/fixtures.ts';
 import { agentRow, damageIndex, DAY_MS, entry, sha256, sqlite3, writeEntries } from '../history/fixtures.ts';
 
 /** 10 batches 40 days old, 25 from the last two days (so today and yesterday both have >= 20 spawns of "fast"). */

@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OutputStream } from '../../src/index.ts';
-import { NODE, withTempDir } from '../helpers.ts';
+import { NODE, withTempDir } from '../support/fixtures.ts';
 import { cli } from './run-cli.ts';
 
 /**

@@ -19,7 +19,7 @@ export const CLI = [`${ROOT}dist/src/cli/main.js`];
 
 /**
  * Runs the CLI with `args`. A `run` gets one build worker unless the test sets `--workers`, as the tests'
- * own spawners do (test/helpers.ts): each one loads the tokenizer, a third of a second of CPU.
+ * own spawners do (test/support/fixtures.ts): each one loads the tokenizer, a third of a second of CPU.
  */
 export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const argv = args[0] === 'run' && !args.some((a) => a === '--workers' || a.startsWith('--workers=')) ? [...args, '--workers', '1'] : args;

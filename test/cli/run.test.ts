@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withTempDir } from '../helpers.ts';
+import { withTempDir } from '../support/fixtures.ts';
 import { cli } from './run-cli.ts';
 
 describe('spawnpool run', () => {

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonlLine } from '../../src/index.ts';
 import { latencyStats } from '../../src/metrics/stats.ts';
-import { withTempDir } from '../helpers.ts';
+import { withTempDir } from '../support/fixtures.ts';
 import { parsePrometheus, sample } from '../export/fixtures.ts';
 import { harnessAgents } from '../export/fixtures-harness.ts';
 import { sqlite3 } from '../history/fixtures.ts';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ownEntry } from '../../src/ts-loader.ts';
-import { withSpawner } from '../helpers.ts';
+import { withSpawner } from '../support/fixtures.ts';
 
 // Set by vitest.config.ts for project `source`.
 const FROM_SOURCE = process.env.SPAWNPOOL_TEST_ENTRIES === 'source';

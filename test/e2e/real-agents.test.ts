@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentSpec, SpawnOutcome } from '../../src/index.ts';
-import { withSpawner } from '../helpers.ts';
+import { withSpawner } from '../support/fixtures.ts';
 import { cliEnv, echoMarks, findOrInstallClis, REAL_CLIS, setupHome, startMockLlm, type MockLlm, type RealCli, type RealClis } from '../support/real-agents.ts';
 
 const SKIP = process.env.SPAWNPOOL_NO_REAL_AGENTS === '1';

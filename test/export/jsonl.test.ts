@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonlWriter, type JsonlLine } from '../../src/export/jsonl.ts';
 import { Spawner, type NamedRecord } from '../../src/index.ts';
-import { withSpawner, withTempDir } from '../helpers.ts';
+import { withSpawner, withTempDir } from '../support/fixtures.ts';
 import { mixedAgents, runToEnd } from './fixtures.ts';
 
 describe('JsonlWriter', () => {

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { serveMetrics } from '../../src/export/metrics-server.ts';
-import { withSpawner } from '../helpers.ts';
+import { withSpawner } from '../support/fixtures.ts';
 import { parsePrometheus, sample } from './fixtures.ts';
 
 /** A real HTTP request; resolves with status, headers and body. */

@@ -9,7 +9,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { BATCHES, COUNTERS, ERRORS, HISTOGRAMS, RING_WRITTEN, errorSeries } from '../../src/export/instruments.ts';
 import { otelPrometheusViews } from '../../src/index.ts';
-import { withSpawner } from '../helpers.ts';
+import { withSpawner } from '../support/fixtures.ts';
 import { mixedAgents, parsePrometheus, runToEnd, sample } from './fixtures.ts';
 
 /** A real SDK pipeline: MeterProvider → PeriodicExportingMetricReader → InMemoryMetricExporter. */

@@ -4,7 +4,7 @@ import { Registry, Counter as PromCounter, register as globalRegistry } from 'pr
 import { describe, expect, it } from 'vitest';
 import { ConfigError, Spawner } from '../../src/index.ts';
 import { COUNTERS, HISTOGRAMS, SPAWN_BUCKETS, errorSeries } from '../../src/export/instruments.ts';
-import { withSpawner, withTempDir } from '../helpers.ts';
+import { withSpawner, withTempDir } from '../support/fixtures.ts';
 import { promtoolCheck } from '../support/prometheus-server.ts';
 import { mixedAgents, parsePrometheus, runToEnd, sample, type Sample } from './fixtures.ts';
 

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ROOT } from '../cli/run-cli.ts';
-import { withTempDir } from '../helpers.ts';
+import { withTempDir } from '../support/fixtures.ts';
 import { freePort, type RedisServer, startRedis } from '../support/redis-server.ts';
 
 let redis: RedisServer;

@@ -11,7 +11,7 @@ import { type Job, Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, Spawner } from '../../src/index.ts';
 import { type AgentRunResult, enqueueRun, FleetWorker, fleetStatus, parseTasks, waitForRun } from '../../src/fleet/index.ts';
-import { agentScript, NODE, withTempDir } from '../helpers.ts';
+import { agentScript, NODE, withTempDir } from '../support/fixtures.ts';
 import { settleLeftovers } from '../reliability/helpers.ts';
 import { freePort, type RedisServer, startRedis } from '../support/redis-server.ts';
 import { MARK_AGENT, readMarkers } from './fleet-support.ts';

@@ -16,7 +16,7 @@ import { runHarness } from '../../src/harness/harness.ts';
 import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
 import type { Launcher, LaunchEvents, LaunchRequest } from '../../src/launch/types.ts';
 import { Spawner } from '../../src/spawner.ts';
-import { withSpawner, withTempDir } from '../helpers.ts';
+import { withSpawner, withTempDir } from '../support/fixtures.ts';
 import { leftovers, newTag, settleLeftovers } from '../reliability/helpers.ts';
 import { drain, maxOverlap, query, runsOf, spanAgent, spans } from './helpers.ts';
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { History } from '../../src/history/history.ts';
-import { withTempDir } from '../helpers.ts';
+import { withTempDir } from '../support/fixtures.ts';
 import { agentRow, damageIndex, DAY_MS, entry, sha256, sqlite3, writeEntries } from './fixtures.ts';
 
 const NOW = Date.UTC(2026, 10, 27, 12);

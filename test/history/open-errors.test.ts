@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { HistoryError, Spawner } from '../../src/index.ts';
 import { History } from '../../src/history/history.ts';
 import { SCHEMA_VERSION } from '../../src/history/schema.ts';
-import { withTempDir } from '../helpers.ts';
+import { withTempDir } from '../support/fixtures.ts';
 import { agentRow, entry, writeEntries } from './fixtures.ts';
 
 function sha(file: string): string {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { HistoryError, Spawner } from '../../src/index.ts';
 import { History } from '../../src/history/history.ts';
-import { withSpawner, withTempDir } from '../helpers.ts';
+import { withSpawner, withTempDir } from '../support/fixtures.ts';
 import { agentRow, entry, sha256, sqlite3, writeEntries } from './fixtures.ts';
 
 const AS_USER = fileURLToPath(new URL('./fixtures/as-user.mjs', import.meta.url));

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JsonlLine } from '../../src/index.ts';
-import { withSpawner, withTempDir } from '../helpers.ts';
+import { withSpawner, withTempDir } from '../support/fixtures.ts';
 import { runToEnd } from '../export/fixtures.ts';
 import { sqlite3 } from './fixtures.ts';
 

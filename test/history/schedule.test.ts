@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { History } from '../../src/history/history.ts';
 import { CleanupSchedule } from '../../src/history/schedule.ts';
 import type { CleanupReport } from '../../src/history/types.ts';
-import { withTempDir } from '../helpers.ts';
+import { withTempDir } from '../support/fixtures.ts';
 import { agentRow, DAY_MS, entry, writeEntries } from './fixtures.ts';
 
 function fakeReport(): CleanupReport {

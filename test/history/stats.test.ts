@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { History } from '../../src/history/history.ts';
 import { parseDuration } from '../../src/history/duration.ts';
-import { withSpawner, withTempDir } from '../helpers.ts';
+import { withSpawner, withTempDir } from '../support/fixtures.ts';
 import { mixedAgents, runToEnd } from '../export/fixtures.ts';
 import { agentRow, DAY_MS, entry, sqlite3, writeEntries } from './fixtures.ts';
 

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openHistoryDatabase } from '../../src/history/database.ts';
 import { HistoryWriter } from '../../src/history/store.ts';
-import { withTempDir } from '../helpers.ts';
+import { withTempDir } from '../support/fixtures.ts';
 import { agentRow, entry } from './fixtures.ts';
 
 describe('HistoryWriter', () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentResult, AgentSpec, SpawnOutcome } from '../../src/index.ts';
 import { AutoLauncher } from '../../src/launch/auto-launcher.ts';
 import { HelperLauncher } from '../../src/launch/helper/helper-launcher.ts';
-import { agentScript, withSpawner } from '../helpers.ts';
+import { agentScript, withSpawner } from '../support/fixtures.ts';
 import { eventually, parentOf, running, runningInGroup } from '../support/procfs.ts';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AgentResult, AgentSpec, SpawnOutcome } from '../../src/index.ts';
-import { agentScript, NODE, withSpawner, withTempDir } from '../helpers.ts';
+import { agentScript, NODE, withSpawner, withTempDir } from '../support/fixtures.ts';
 import { eventually, runningInGroup } from '../support/procfs.ts';
 
 const LAUNCHERS = ['direct', 'helper'] as const;

@@ -3,7 +3,7 @@ import { Spawner, type SpawnOutcome } from '../../src/index.ts';
 import { AutoLauncher } from '../../src/launch/auto-launcher.ts';
 import { DirectLauncher } from '../../src/launch/direct-launcher.ts';
 import { resolveLauncherChoice } from '../../src/launch/select-launcher.ts';
-import { withSpawner } from '../helpers.ts';
+import { withSpawner } from '../support/fixtures.ts';
 import { parentOf } from '../support/procfs.ts';
 
 describe('the launcher option', () => {

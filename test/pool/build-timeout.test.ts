@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentScript, FIXTURES, NODE, withSpawner } from '../helpers.ts';
+import { agentScript, FIXTURES, NODE, withSpawner } from '../support/fixtures.ts';
 
 const agent = (name: string) => ({ name, command: NODE, args: [agentScript('echo-sha256.mjs')], prompt: { template: `for ${name}` } });
 

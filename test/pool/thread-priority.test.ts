@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, NODE, withSpawner } from '../helpers.ts';
+import { FIXTURES, NODE, withSpawner } from '../support/fixtures.ts';
 
 /** Nice value of each thread of this process, from /proc/self/task/<tid>/stat (field 19). */
 function threadNices(): number[] {

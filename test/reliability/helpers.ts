@@ -11,11 +11,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Batch } from '../../src/batch/batch.ts';
 import type { AgentResult, SpawnOutcome } from '../../src/batch/types.ts';
 import type { Spawner, SpawnerOptions } from '../../src/spawner.ts';
-import { agentScript, withSpawner as withSpawnerReady } from '../helpers.ts';
+import { agentScript, withSpawner as withSpawnerReady } from '../support/fixtures.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
-export { agentScript } from '../helpers.ts';
+export { agentScript } from '../support/fixtures.ts';
 
 /** file: URL of a fixture builder module (test/fixtures/builders/<name>). */
 export function builderUrl(name: string): string {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expandRun, expandRuns } from '../../src/tasks/expand.ts';
 import { parseTasks } from '../../src/tasks/load-tasks.ts';
-import { agentScript, NODE, withSpawner } from '../helpers.ts';
+import { agentScript, NODE, withSpawner } from '../support/fixtures.ts';
 
 const tasks = parseTasks('{"id":"t1","file":"a.ts","n":3,"ok":true,"list":["x","y"]}\n{"id":"t2","file":"b.ts","n":4,"ok":false,"list":[]}\n', {
   file: 'tasks.jsonl',

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
 import { parseCsv } from '../../src/tasks/csv.ts';
 import { formatOf, loadTasks, parseTasks } from '../../src/tasks/load-tasks.ts';
-import { withTempDir } from '../helpers.ts';
+import { withTempDir } from '../support/fixtures.ts';
 
 const jsonl = (text: string) => parseTasks(text, { file: 'tasks.jsonl', format: 'jsonl' });
 const csv = (text: string) => parseTasks(text, { file: 'tasks.csv', format: 'csv' });

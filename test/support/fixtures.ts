@@ -1,12 +1,12 @@
-/** Shared by the tests: fixture paths and a spawner that is always closed. */
+/** Shared by the tests: fixture paths, temp folders, and spawners that are always closed (one per test, or one per describe block). */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
-import { Spawner, type SpawnerOptions } from '../src/index.ts';
+import { Spawner, type SpawnerOptions } from '../../src/index.ts';
 
-export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 export const AGENTS = path.join(FIXTURES, 'agents');
 export const NODE = process.execPath;
 
