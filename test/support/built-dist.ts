@@ -1,8 +1,8 @@
 /**
  * dist/ as new as the sources: the test projects run the off-main entries
- * and the CLI from dist/, and so do the bench's fleet workers. `npm test`
- * has just built it; a developer who edits a file and runs `npx vitest` or
- * the bench gets a rebuild here instead of stale code.
+ * and the CLI from dist/, and so do the bench's fleet workers. `npm ci`
+ * builds it (`prepare`); a developer who edits a file and runs `npm test`,
+ * `npx vitest` or the bench gets a rebuild here instead of stale code.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';

@@ -20,9 +20,7 @@ export function agentScript(name: string): string {
  * helper that never comes up).
  */
 export async function withSpawner<T>(options: SpawnerOptions, fn: (spawner: Spawner) => Promise<T>, { ready = true } = {}): Promise<T> {
-  // One build worker unless the test asks for more: each one loads the tokenizer (a third of a
-  // second of CPU), and on 2 cores the suite's time is its CPU.
-  const spawner = new Spawner({ workers: 1, ...options });
+  const spawner = testSpawner(options);
   try {
     if (ready) await spawner.ready;
     return await fn(spawner);
@@ -42,7 +40,7 @@ export async function withSpawner<T>(options: SpawnerOptions, fn: (spawner: Spaw
 export function sharedSpawner(options: SpawnerOptions = {}): () => Spawner {
   let spawner: Spawner | undefined;
   beforeAll(async () => {
-    spawner = new Spawner({ workers: 1, ...options });
+    spawner = testSpawner(options);
     await spawner.ready;
   });
   afterAll(() => spawner?.close());
@@ -50,6 +48,14 @@ export function sharedSpawner(options: SpawnerOptions = {}): () => Spawner {
     if (spawner === undefined) throw new Error('sharedSpawner(): the spawner is only there inside a test');
     return spawner;
   };
+}
+
+/**
+ * One build worker unless the test asks for more: each one loads the tokenizer (a third of a second of CPU),
+ * and on 2 cores the suite's time is its CPU.
+ */
+function testSpawner(options: SpawnerOptions): Spawner {
+  return new Spawner({ workers: 1, ...options });
 }
 
 /** A private temp folder, removed after `fn`. */
