@@ -164,8 +164,8 @@ const F_DURATION = 5;
 const F_DETAIL = 6;
 
 const imul = Math.imul;
-// A copy of a slot's three floats, to get at their 32-bit halves: the reader hashes what it read, a shared-lane
-// writer what it meant to write (one per thread: module scope).
+// A copy of a slot's three floats, to get at their 32-bit halves: the reader hashes what it read, a writer what it
+// meant to write (one per thread: module scope).
 const scratchF = new Float64Array(3);
 const scratchW = new Int32Array(scratchF.buffer);
 /** Slots of a single-writer lane the reader reads between two loads of `begun`. */
@@ -359,7 +359,7 @@ export class MetricsRing {
     }
     const base = lane + LANE_HEADER_WORDS + (n & this.#mask) * SLOT_WORDS;
     i32[base + S_SEQ] = n | 0;
-    encode(i32, this.#f64, base, n, r, stage, false);
+    encode(i32, this.#f64, base, n, r, stage);
     this.#ticket = (n + 1) >>> 0;
     const total = (this.#counts[k]! + 1) | 0;
     this.#counts[k] = total;
@@ -590,7 +590,7 @@ export class MetricsRing {
     Atomics.store(i32, base + S_SEQ, ticket | 0);
     // The checksum binds this writer's values to `seq`, never what the slot holds: after a lock
     // takeover the slot may hold a mix of this record and its slow holder's.
-    encode(i32, this.#f64, base, ticket, r, stage, true);
+    encode(i32, this.#f64, base, ticket, r, stage);
     Atomics.add(i32, total, 1);
     // SeqCst store (release): commits the payload for a reader that loads state == 0 and seq == ticket.
     Atomics.store(i32, base + S_STATE, 0);
@@ -664,12 +664,13 @@ function stageNumber(stage: RecordStage): number {
 
 /**
  * Stores the payload of `r` (words 3..15) and its checksum (word 2) into the slot at `base`,
- * reading each field of `r` once. The checksum covers the floats' 32-bit halves: in a lane of its
- * own the writer takes them back from the slot, which nobody else stores to; in the shared lane
- * from a private copy, because a slow holder whose lock was taken over may still store into the
- * slot, and the checksum must bind this writer's values to its ticket, never what the slot holds.
+ * reading each field of `r` once. The checksum covers the floats' 32-bit halves, taken from a
+ * private copy, never from the slot: in the shared lane a slow holder whose lock was taken over may
+ * still store into the slot, and the checksum must bind this writer's values to its ticket. The
+ * copy is also the faster way in a lane of its own (single thread, 200,000 records, best of 15:
+ * about 3 ns a write less than loading the halves back from the slot just stored).
  */
-function encode(i32: Int32Array, f64: Float64Array, base: number, ticket: number, r: MetricRecord, stage: number, shared: boolean): void {
+function encode(i32: Int32Array, f64: Float64Array, base: number, ticket: number, r: MetricRecord, stage: number): void {
   const timestamp = r.timestamp;
   const durationMs = r.durationMs;
   const detailMs = r.detailMs;
@@ -689,29 +690,11 @@ function encode(i32: Int32Array, f64: Float64Array, base: number, ticket: number
   i32[base + S_PID] = pid;
   i32[base + 14] = 0;
   i32[base + 15] = 0;
-  let halves = i32;
-  let at = base + 8;
-  if (shared) {
-    scratchF[0] = timestamp;
-    scratchF[1] = durationMs;
-    scratchF[2] = detailMs;
-    halves = scratchW;
-    at = 0;
-  }
-  i32[base + S_CHECKSUM] = hash(
-    ticket,
-    agent,
-    batch,
-    kind,
-    thread,
-    pid,
-    halves[at]!,
-    halves[at + 1]!,
-    halves[at + 2]!,
-    halves[at + 3]!,
-    halves[at + 4]!,
-    halves[at + 5]!,
-  );
+  scratchF[0] = timestamp;
+  scratchF[1] = durationMs;
+  scratchF[2] = detailMs;
+  const w = scratchW;
+  i32[base + S_CHECKSUM] = hash(ticket, agent, batch, kind, thread, pid, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!);
 }
 
 /**
