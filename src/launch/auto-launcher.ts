@@ -53,6 +53,17 @@ export class AutoLauncher implements Launcher {
     this.#helper = new HelperLauncher({ helpers: options.helpers });
   }
 
+  /**
+   * Which launcher 'auto' takes for a host of `rssBytes` resident memory: the
+   * one rule behind every launch and warm-up.
+   *
+   * @example
+   * AutoLauncher.pathFor(process.memoryUsage.rss()); // 'direct' in a small host, 'helper' in a big one
+   */
+  static pathFor(rssBytes: number, thresholdBytes: number = AUTO_HELPER_RSS_BYTES): 'direct' | 'helper' {
+    return rssBytes < thresholdBytes ? 'direct' : 'helper';
+  }
+
   /** Pids of the helper processes now running; empty while every launch has been direct. */
   get helperPids(): number[] {
     return this.#helper.pids;
@@ -60,13 +71,13 @@ export class AutoLauncher implements Launcher {
 
   /** Launches directly, or through the helper when the host's RSS is at or over the threshold now. */
   launch(request: LaunchRequest, events: LaunchEvents): LaunchHandle {
-    const launcher = process.memoryUsage.rss() < this.#threshold ? this.#direct : this.#helper;
+    const launcher = AutoLauncher.pathFor(process.memoryUsage.rss(), this.#threshold) === 'direct' ? this.#direct : this.#helper;
     return launcher.launch(request, events);
   }
 
   /** Starts the helper if the host is over the threshold now; a host under it may never need one. */
   async warmUp(): Promise<void> {
-    if (process.memoryUsage.rss() >= this.#threshold) await this.#helper.warmUp();
+    if (AutoLauncher.pathFor(process.memoryUsage.rss(), this.#threshold) === 'helper') await this.#helper.warmUp();
   }
 
   /** Closes both launchers: every agent still running is stopped, the helpers exit. */

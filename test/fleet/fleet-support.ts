@@ -131,29 +131,3 @@ export function tally<T>(values: Iterable<T>): Map<T, number> {
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return counts;
 }
-
-/** Pids of every live descendant of `pid` (from /proc; zombies left out). */
-export async function descendants(pid: number): Promise<number[]> {
-  const entries = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
-  const parent = new Map<number, number>();
-  await Promise.all(
-    entries.map(async (e) => {
-      const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => undefined);
-      if (stat === undefined) return;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z' || fields[0] === 'X') return;
-      parent.set(Number(e), Number(fields[1]));
-    }),
-  );
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [child, pp] of parent) {
-      if (pp === p) {
-        out.push(child);
-        walk(child);
-      }
-    }
-  };
-  walk(pid);
-  return out;
-}

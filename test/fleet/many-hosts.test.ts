@@ -18,8 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentRunResult, type RunSummary, waitForRun } from '../../src/fleet/index.ts';
 import { cli } from '../cli/run-cli.ts';
 import { settleLeftovers } from '../reliability/helpers.ts';
+import { descendantsOf } from '../support/procfs.ts';
 import { type RedisServer, startRedis } from '../support/redis-server.ts';
-import { descendants, killWorkers, readMarkers, startWorker, tally, taskIds, until, type WorkerProcess, type Workspace, workspace } from './fleet-support.ts';
+import { killWorkers, readMarkers, startWorker, tally, taskIds, until, type WorkerProcess, type Workspace, workspace } from './fleet-support.ts';
 
 const QUEUE = 'fleet';
 let redis: RedisServer;
@@ -184,7 +185,7 @@ describe('two workers on one queue (real Redis, real worker processes)', () => {
     });
     expect(frozen).toHaveLength(4);
     expect(new Set(frozen.map((f) => f.host))).toEqual(new Set(['w1']));
-    const tree = await descendants(w1.pid);
+    const tree = descendantsOf(w1.pid);
     // The helper process, and each hung agent with its child sleep.
     expect(tree.length).toBeGreaterThanOrEqual(1 + 4 * 2);
     w1.child.kill('SIGKILL');

@@ -37,6 +37,14 @@ describe('helper launcher', () => {
     });
   });
 
+  it("'auto' takes the helper at and over its threshold, direct below it", () => {
+    const mib = 2 ** 20;
+    expect(AutoLauncher.pathFor(128 * mib - 1)).toBe('direct');
+    expect(AutoLauncher.pathFor(128 * mib)).toBe('helper');
+    expect(AutoLauncher.pathFor(600 * mib, 512 * mib)).toBe('helper');
+    expect(AutoLauncher.pathFor(500 * mib, 512 * mib)).toBe('direct');
+  });
+
   it("'auto' starts a helper at ready only for a host over its threshold", async () => {
     const small = new AutoLauncher({ thresholdBytes: Number.MAX_SAFE_INTEGER });
     await withSpawner({ launcher: small, workers: 1 }, async () => {

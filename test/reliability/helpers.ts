@@ -4,7 +4,7 @@
  * of an agent's tree is left.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,6 +12,7 @@ import type { Batch } from '../../src/batch/batch.ts';
 import type { AgentResult, SpawnOutcome } from '../../src/batch/types.ts';
 import type { Spawner, SpawnerOptions } from '../../src/spawner.ts';
 import { agentScript, withSpawner as withSpawnerReady } from '../support/fixtures.ts';
+import { liveProcesses } from '../support/procfs.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
@@ -77,36 +78,6 @@ export function agent(done: Finished, name: string): { outcome: SpawnOutcome; re
   return found;
 }
 
-interface ProcStat {
-  pid: number;
-  state: string;
-  ppid: number;
-  pgrp: number;
-}
-
-/** /proc/<pid>/stat, or undefined when the process is gone. */
-async function procStat(pid: number): Promise<ProcStat | undefined> {
-  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  // The command name may hold spaces and parentheses: fields start after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: fields[0]!, ppid: Number(fields[1]), pgrp: Number(fields[2]) };
-}
-
-/** Running (not zombie) processes on this machine, optionally with their command line. */
-async function liveProcesses(withCmdline: boolean): Promise<(ProcStat & { cmdline: string })[]> {
-  const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e)).map(Number);
-  const all = await Promise.all(
-    pids.map(async (pid) => {
-      const stat = await procStat(pid);
-      if (stat === undefined || stat.state === 'Z' || stat.state === 'X') return undefined;
-      const cmdline = withCmdline ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
-      return { ...stat, cmdline: cmdline.replaceAll('\0', ' ') };
-    }),
-  );
-  return all.filter((p) => p !== undefined);
-}
-
 /**
  * What is still alive: processes whose command line holds `tag`, members of
  * the process groups `pgids`, and the processes `pids` (zombies count as gone:
@@ -115,10 +86,9 @@ async function liveProcesses(withCmdline: boolean): Promise<(ProcStat & { cmdlin
 export async function leftovers(what: { tag?: string; pgids?: Iterable<number>; pids?: Iterable<number> }): Promise<string[]> {
   const groups = new Set(what.pgids ?? []);
   const pids = new Set(what.pids ?? []);
-  const live = await liveProcesses(what.tag !== undefined);
-  return live
-    .filter((p) => (what.tag !== undefined && p.cmdline.includes(what.tag)) || groups.has(p.pgrp) || pids.has(p.pid))
-    .map((p) => `pid ${p.pid} (pgrp ${p.pgrp}, state ${p.state}) ${p.cmdline}`.trim());
+  return liveProcesses(what.tag !== undefined)
+    .filter((p) => (what.tag !== undefined && p.cmdline.includes(what.tag)) || groups.has(p.pgid) || pids.has(p.pid))
+    .map((p) => `pid ${p.pid} (pgrp ${p.pgid}, state ${p.state}) ${p.cmdline}`.trim());
 }
 
 /**

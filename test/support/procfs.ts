@@ -31,6 +31,48 @@ function pids(): number[] {
   return readdirSync('/proc').flatMap((entry) => (/^\d+$/.test(entry) ? [Number(entry)] : []));
 }
 
+/** A process that runs (not a zombie), as /proc shows it. */
+export interface LiveProcess {
+  pid: number;
+  state: string;
+  ppid: number;
+  pgid: number;
+  /** Its arguments joined by spaces; empty unless asked for. */
+  cmdline: string;
+}
+
+/** Every process on the machine that runs (zombies left out), with its command line when `withCmdline`. */
+export function liveProcesses(withCmdline = false): LiveProcess[] {
+  return pids().flatMap((pid) => {
+    const stat = readStat(pid);
+    if (stat === undefined || stat.state === 'Z' || stat.state === 'X') return [];
+    let cmdline = '';
+    if (withCmdline) {
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      } catch {
+        return []; // gone meanwhile
+      }
+    }
+    return [{ pid, state: stat.state, ppid: stat.ppid, pgid: stat.pgid, cmdline }];
+  });
+}
+
+/** Pids of every live descendant of `pid`, children first. */
+export function descendantsOf(pid: number): number[] {
+  const live = liveProcesses();
+  const out: number[] = [];
+  const walk = (parent: number) => {
+    for (const p of live) {
+      if (p.ppid !== parent) continue;
+      out.push(p.pid);
+      walk(p.pid);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
 /** True while the process exists and is not a zombie. */
 export function running(pid: number): boolean {
   const stat = readStat(pid);
