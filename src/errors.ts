@@ -53,6 +53,8 @@ interface ErrorDetails {
   agent?: string | undefined;
   stage?: FailureStage | undefined;
   cause?: unknown;
+  /** SpawnError only: the OS error name. */
+  errno?: string | undefined;
 }
 
 /**
@@ -98,10 +100,19 @@ export class SpawnError extends SpawnpoolError {
   readonly timedOut: boolean;
   /** True when the agent was stopped through the batch's AbortSignal or `close()`. */
   readonly isAborted: boolean;
+  /**
+   * The OS error when the agent could not be started (`'ENOENT'`, `'EACCES'`,
+   * `'EAGAIN'`, `'EMFILE'`, ...); undefined for every other failure.
+   *
+   * @example
+   * if (result.error instanceof SpawnError && result.error.errno === 'EMFILE') console.warn('out of file descriptors');
+   */
+  readonly errno: string | undefined;
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(code, message, details);
     this.timedOut = code === 'E_TIMEOUT';
     this.isAborted = code === 'E_ABORTED' || code === 'E_CLOSED';
+    this.errno = details.errno;
   }
 }
 

@@ -240,7 +240,9 @@ function lostResult(stage: 'spawn' | 'run', error: WireError, pid: number | unde
 
 function revive(agent: string, error: WireError): SpawnpoolError {
   const details = { agent, stage: error.stage };
-  return error.stage === 'build' ? new BuildError(error.code, error.message, details) : new SpawnError(error.code, error.message, details);
+  return error.stage === 'build'
+    ? new BuildError(error.code, error.message, details)
+    : new SpawnError(error.code, error.message, { ...details, errno: error.errno });
 }
 
 /** An agent that never ran shares its spawn outcome's error object with its result. */

@@ -7,10 +7,10 @@
  * agent is safe to run again.
  */
 import type { AgentResult } from '../batch/types.ts';
+import type { SpawnError } from '../errors.ts';
 
-/** Failures to start that may not happen again: the errno names in the spawn error's message. */
-export const TRANSIENT_SPAWN_ERRNOS = ['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM'] as const;
-const TRANSIENT = new RegExp(`\\b(${TRANSIENT_SPAWN_ERRNOS.join('|')})\\b`);
+/** Failures to start that may not happen again: their `SpawnError.errno`. */
+export const TRANSIENT_SPAWN_ERRNOS: readonly string[] = ['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM'];
 
 /**
  * Which failures are retried (harness option `retry.on`, CLI `--retry-on`).
@@ -119,8 +119,9 @@ export class RetryPolicy {
 
 /** A failure to start that the OS may not repeat (see TRANSIENT_SPAWN_ERRNOS), or a launcher lost before the agent started. */
 export function isTransientSpawnFailure(result: AgentResult): boolean {
-  const code = result.error?.code;
-  if (code === 'E_LAUNCHER') return true;
-  // The launcher reports these as E_SPAWN with Node's message ("spawn /bin/x EAGAIN"): the errno is only in the text.
-  return code === 'E_SPAWN' && TRANSIENT.test(result.error?.message ?? '');
+  const error = result.error;
+  if (error?.code === 'E_LAUNCHER') return true;
+  // Read as data, not through instanceof: a result may have crossed a process (a fleet worker's).
+  const errno = (error as Partial<SpawnError> | undefined)?.errno;
+  return error?.code === 'E_SPAWN' && errno !== undefined && TRANSIENT_SPAWN_ERRNOS.includes(errno);
 }

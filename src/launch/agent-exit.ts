@@ -12,7 +12,7 @@ import type { ExitReason, LaunchExit, LaunchRequest } from './types.ts';
 
 export async function spawnFailedExit(request: LaunchRequest, cause: NodeJS.ErrnoException): Promise<LaunchExit> {
   const code = await spawnErrorCode(cause.code, request.cwd);
-  return notStartedExit(code, spawnMessage(request, code, cause));
+  return notStartedExit(code, spawnMessage(request, code, cause), cause.code);
 }
 
 export interface Ran {

@@ -6,7 +6,7 @@
  * tree-stop (timeout and kill escalation), open-stdin, agent-exit (how the
  * end is reported). Shared by the direct launcher and the helper process.
  */
-import { SpawnpoolError } from '../errors.ts';
+import { SpawnError, SpawnpoolError } from '../errors.ts';
 import { wallClockMs } from '../metrics/record.ts';
 import { spawnFailedExit, ranExit } from './agent-exit.ts';
 import { spawnAgent } from './agent-spawn.ts';
@@ -38,7 +38,11 @@ async function run(request: LaunchRequest, events: LaunchEvents, trees: LiveTree
   try {
     delivered = await deliverPrompt(request);
   } catch (error) {
-    return notStartedExit(error instanceof SpawnpoolError ? error.code : 'E_SPAWN', (error as Error).message);
+    return notStartedExit(
+      error instanceof SpawnpoolError ? error.code : 'E_SPAWN',
+      (error as Error).message,
+      error instanceof SpawnError ? error.errno : undefined,
+    );
   }
   if (stop.reason !== undefined) {
     await delivered.cleanup();

@@ -6,7 +6,7 @@ import type { ErrorCode } from '../errors.ts';
 import { wallClockMs } from '../metrics/record.ts';
 import type { LaunchExit } from './types.ts';
 
-export function notStartedExit(code: ErrorCode, message: string): LaunchExit {
+export function notStartedExit(code: ErrorCode, message: string, errno?: string): LaunchExit {
   return {
     reason: 'spawn-failed',
     pid: undefined,
@@ -18,6 +18,6 @@ export function notStartedExit(code: ErrorCode, message: string): LaunchExit {
     stderrTruncated: false,
     durationMs: 0,
     at: wallClockMs(),
-    error: { code, message },
+    error: errno === undefined ? { code, message } : { code, message, errno },
   };
 }

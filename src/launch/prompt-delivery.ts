@@ -53,7 +53,12 @@ export async function deliverPrompt(request: LaunchRequest): Promise<DeliveredPr
 
 /** An fs error (EMFILE, ENOSPC, ...) carries its errno as `code`, which is not one of ours: say whose prompt file it was. */
 function promptFileError(agent: string, cause: Error): SpawnError {
-  return new SpawnError('E_SPAWN', `Agent "${agent}": could not write its prompt file: ${cause.message}`, { agent, stage: 'spawn', cause });
+  return new SpawnError('E_SPAWN', `Agent "${agent}": could not write its prompt file: ${cause.message}`, {
+    agent,
+    stage: 'spawn',
+    cause,
+    errno: (cause as NodeJS.ErrnoException).code,
+  });
 }
 
 function checkArgSize(agent: string, command: string, args: string[], env: Record<string, string> | undefined): void {

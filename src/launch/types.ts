@@ -65,8 +65,8 @@ export interface LaunchExit {
   durationMs: number;
   /** Wall clock (ms since epoch) of the exit. */
   at: number;
-  /** Set for reason 'spawn-failed' (and for launcher faults). */
-  error: { code: ErrorCode; message: string } | undefined;
+  /** Set for reason 'spawn-failed' (and for launcher faults); `errno` is the OS error of a failed spawn. */
+  error: { code: ErrorCode; message: string; errno?: string | undefined } | undefined;
 }
 
 /** What a launcher reports about one agent, in this order: `spawned`, `ready`, any `output`, then `exited` (alone, for an agent that never started). */

@@ -73,6 +73,8 @@ export interface WireError {
   code: ErrorCode;
   message: string;
   stage: FailureStage;
+  /** The OS error of a failed spawn (SpawnError.errno). */
+  errno?: string | undefined;
 }
 
 // The wire shapes are the public ones (src/batch/types.ts, where the fields

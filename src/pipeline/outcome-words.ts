@@ -22,7 +22,7 @@ export function stoppedError(agent: string, reason: StopReason, when: string): W
 export function beforeReadyError(plan: AgentPlan, exit: LaunchExit, reason: StopReason): WireError {
   const who = `Agent "${plan.name}"`;
   const ready = plan.ready && String(new RegExp(plan.ready.source, plan.ready.flags));
-  if (exit.error) return { code: exit.error.code, message: exit.error.message, stage: 'spawn' };
+  if (exit.error) return { code: exit.error.code, message: exit.error.message, stage: 'spawn', errno: exit.error.errno };
   if (exit.reason === 'aborted') return stoppedError(plan.name, reason, 'before it was ready');
   if (exit.reason === 'timeout')
     return { code: 'E_TIMEOUT', message: `${who}: no stdout line matched ${ready} within timeoutMs ${plan.timeoutMs}`, stage: 'spawn' };

@@ -140,7 +140,7 @@ describe('runHarness: rate limits', () => {
   });
 });
 
-/** A launcher whose first launch of each agent fails as a fork out of processes would (E_SPAWN, "EAGAIN"); then launches for real. */
+/** A launcher whose first launch of each agent fails as a fork out of processes would (E_SPAWN, errno EAGAIN); then launches for real. */
 class EagainOnce implements Launcher {
   readonly #real = new DirectLauncher();
   readonly #seen = new Set<string>();
@@ -159,7 +159,11 @@ class EagainOnce implements Launcher {
           stderrTruncated: false,
           durationMs: 0,
           at: Date.now(),
-          error: { code: 'E_SPAWN', message: `Agent "${request.agent}": could not start "${request.command}": spawn ${request.command} EAGAIN` },
+          error: {
+            code: 'E_SPAWN',
+            message: `Agent "${request.agent}": could not start "${request.command}": spawn ${request.command} EAGAIN`,
+            errno: 'EAGAIN',
+          },
         }),
       );
       return { abort: () => {} };

@@ -8,14 +8,14 @@ import { isTransientSpawnFailure, RetryPolicy } from '../../src/harness/retry-po
 import { RunningMedian, TimeoutPolicy } from '../../src/harness/timeout-policy.ts';
 import { resolveAgents } from '../../src/spec/resolve.ts';
 
-function failed(stage: AgentResult['stage'], fields: Partial<AgentResult> & { code?: string; message?: string } = {}): AgentResult {
-  const { code = 'E_EXIT', message = 'failed', ...rest } = fields;
+function failed(stage: AgentResult['stage'], fields: Partial<AgentResult> & { code?: string; message?: string; errno?: string } = {}): AgentResult {
+  const { code = 'E_EXIT', message = 'failed', errno, ...rest } = fields;
   return {
     name: 'a/1',
     index: 0,
     ok: false,
     stage,
-    error: new SpawnError(code as 'E_EXIT', message),
+    error: new SpawnError(code as 'E_EXIT', message, { errno }),
     pid: undefined,
     exitCode: undefined,
     signal: undefined,
@@ -35,10 +35,16 @@ describe('RetryPolicy', () => {
   it('by default retries only transient spawn failures: EAGAIN, EMFILE, ENFILE, ENOMEM, a lost launcher', () => {
     const p = new RetryPolicy({ retries: 3 });
     for (const errno of ['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM'])
-      expect(p.retryable(failed('spawn', { code: 'E_SPAWN', message: `Agent "a/1": could not start "x": spawn x ${errno}` }))).toBe(true);
+      expect(p.retryable(failed('spawn', { code: 'E_SPAWN', message: `Agent "a/1": could not start "x": spawn x ${errno}`, errno }))).toBe(true);
+    // A result that crossed a process is data: its errno is read as a field.
+    const crossed = failed('spawn');
+    crossed.error = { code: 'E_SPAWN', message: 'spawn x EAGAIN', errno: 'EAGAIN' } as unknown as SpawnError;
+    expect(p.retryable(crossed)).toBe(true);
     expect(p.retryable(failed('spawn', { code: 'E_LAUNCHER', message: 'helper died' }))).toBe(true);
-    expect(p.retryable(failed('spawn', { code: 'E_ENOENT', message: 'command not found' }))).toBe(false);
-    expect(p.retryable(failed('spawn', { code: 'E_SPAWN', message: 'spawn x EPERM' }))).toBe(false);
+    expect(p.retryable(failed('spawn', { code: 'E_ENOENT', message: 'command not found', errno: 'ENOENT' }))).toBe(false);
+    expect(p.retryable(failed('spawn', { code: 'E_SPAWN', message: 'spawn x EPERM', errno: 'EPERM' }))).toBe(false);
+    // The errno is the field, not a word of the message.
+    expect(p.retryable(failed('spawn', { code: 'E_SPAWN', message: 'spawn x EAGAIN' }))).toBe(false);
     expect(p.retryable(failed('run', { exitCode: 1 }))).toBe(false);
     expect(p.retryable(failed('timeout', { code: 'E_TIMEOUT' }))).toBe(false);
     expect(p.retryable(failed('build', { code: 'E_TEMPLATE' }))).toBe(false);
@@ -50,7 +56,7 @@ describe('RetryPolicy', () => {
     expect(p.retryable(failed('run', { exitCode: 75 }))).toBe(true);
     expect(p.retryable(failed('run', { exitCode: 1 }))).toBe(false);
     expect(p.retryable(failed('timeout', { code: 'E_TIMEOUT' }))).toBe(true);
-    expect(p.retryable(failed('spawn', { code: 'E_SPAWN', message: 'spawn x EAGAIN' }))).toBe(false);
+    expect(p.retryable(failed('spawn', { code: 'E_SPAWN', message: 'spawn x EAGAIN', errno: 'EAGAIN' }))).toBe(false);
     expect(new RetryPolicy({ retries: 1, on: { exitCodes: 'any' } }).retryable(failed('run', { exitCode: 3 }))).toBe(true);
     expect(isTransientSpawnFailure(failed('run', { code: 'E_EXIT', message: 'EAGAIN in the output' }))).toBe(false);
   });

@@ -26,7 +26,7 @@ interface HostReport {
     stage: string | undefined;
     pid: number | undefined;
     exitCode: number | undefined;
-    error: { class: string; code: string; agent: string | undefined; message: string } | undefined;
+    error: { class: string; code: string; errno: string | undefined; agent: string | undefined; message: string } | undefined;
   }[];
 }
 
@@ -79,11 +79,12 @@ describe.runIf(process.platform === 'linux')('out of file descriptors (EMFILE)',
       expect(failed.length).toBeGreaterThan(0);
       expect(ran.length).toBeGreaterThan(0);
       for (const r of failed) {
-        expect({ name: r.name, stage: r.stage, class: r.error?.class, code: r.error?.code, agent: r.error?.agent }).toEqual({
+        expect({ name: r.name, stage: r.stage, class: r.error?.class, code: r.error?.code, errno: r.error?.errno, agent: r.error?.agent }).toEqual({
           name: r.name,
           stage: 'spawn',
           class: 'SpawnError',
           code: 'E_SPAWN',
+          errno: 'EMFILE',
           agent: r.name,
         });
         expect(r.error?.message).toContain(`Agent "${r.name}"`);

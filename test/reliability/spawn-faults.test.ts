@@ -6,7 +6,7 @@
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorCode } from '../../src/errors.ts';
+import type { ErrorCode, SpawnError } from '../../src/errors.ts';
 import { Spawner } from '../../src/spawner.ts';
 import { agent, finish, nodeAgent, tempDir } from './helpers.ts';
 
@@ -39,11 +39,12 @@ describe('spawn faults', () => {
       ]),
     );
 
-    const expectFailure = (name: string, code: ErrorCode, text: string) => {
+    const expectFailure = (name: string, code: ErrorCode, text: string, errno: string) => {
       const { outcome, result } = agent(done, name);
       expect(outcome.ok, name).toBe(false);
       expect(outcome.stage).toBe('spawn');
       expect(outcome.error?.code).toBe(code);
+      expect((outcome.error as SpawnError).errno, name).toBe(errno);
       expect(outcome.error?.agent).toBe(name);
       expect(outcome.error?.message).toContain(`"${name}"`);
       expect(outcome.error?.message).toContain(text);
@@ -51,10 +52,11 @@ describe('spawn faults', () => {
       expect(result.ok).toBe(false);
       expect(result.error?.code).toBe(code);
     };
-    expectFailure('missing-path', 'E_ENOENT', 'command not found');
-    expectFailure('missing-on-path', 'E_ENOENT', 'spawnpool-no-such-command-on-path');
-    expectFailure('not-executable', 'E_EACCES', 'not executable');
-    expectFailure('no-cwd', 'E_CWD', 'no-such-folder');
+    expectFailure('missing-path', 'E_ENOENT', 'command not found', 'ENOENT');
+    expectFailure('missing-on-path', 'E_ENOENT', 'spawnpool-no-such-command-on-path', 'ENOENT');
+    expectFailure('not-executable', 'E_EACCES', 'not executable', 'EACCES');
+    // Node reports a missing working directory as ENOENT too; the code tells the two apart.
+    expectFailure('no-cwd', 'E_CWD', 'no-such-folder', 'ENOENT');
 
     for (const name of ['good-1', 'good-2']) {
       const { outcome, result } = agent(done, name);
