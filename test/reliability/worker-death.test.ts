@@ -1,7 +1,9 @@
 /**
  * A build worker that dies mid-build, by `process.exit` or by running over
  * its heap limit: the agent fails at `build` with E_BUILD_WORKER, the other
- * agents run, Piscina replaces the worker and the next batch works.
+ * agents run, Piscina replaces the worker and the next batch works. Workers
+ * that cannot even start (a heap limit below what loading takes) leave no
+ * worker at all: builds then fail at once, naming the limit.
  */
 import { describe, expect, it } from 'vitest';
 import type { Spawner } from '../../src/spawner.ts';
@@ -52,5 +54,29 @@ describe('worker death', () => {
     await withSpawner({ workers: 1, builder: builderUrl('heap-bomb.mjs'), workerResourceLimits: { maxOldGenerationSizeMb: 64 } }, (spawner) =>
       expectDeathContained(spawner, 'bomb'),
     );
+  });
+
+  // 4 MB: below what a worker needs to load, so every worker dies starting, and Piscina replaces none after
+  // the first that dies before it is ready. buildTimeoutMs far past the test's own timeout: builds that
+  // waited for a worker instead of failing would fail the test.
+  it('workers that die starting fail every build at once, naming the limit; agents without a prompt still run', async () => {
+    await withSpawner({ workers: 2, workerResourceLimits: { maxOldGenerationSizeMb: 4 }, buildTimeoutMs: 600_000 }, async (spawner) => {
+      const batch = (tag: string) => [
+        { name: `${tag}-1`, command: '/bin/true', prompt: { template: 'one' } },
+        { name: `${tag}-2`, command: '/bin/true', prompt: { template: 'two' } },
+        { name: `${tag}-plain`, command: '/bin/true' },
+      ];
+      for (const tag of ['first', 'second']) {
+        const done = await finish(spawner.spawnBatch(batch(tag)));
+        for (const name of [`${tag}-1`, `${tag}-2`]) {
+          const { outcome, result } = agent(done, name);
+          expect({ ok: outcome.ok, stage: outcome.stage, code: outcome.error?.code }, name).toEqual({ ok: false, stage: 'build', code: 'E_BUILD_WORKER' });
+          expect(outcome.error?.message).toContain(`Agent "${name}": no build worker is left`);
+          expect(outcome.error?.message).toContain('workerResourceLimits');
+          expect(result.ok).toBe(false);
+        }
+        expect(agent(done, `${tag}-plain`).result.ok).toBe(true);
+      }
+    });
   });
 });
