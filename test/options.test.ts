@@ -46,5 +46,8 @@ describe('library options', () => {
   it('suggests only near names', () => {
     expect(closest('stram', ['stream', 'signal'])).toBe('stream');
     expect(closest('timeout', ['stream', 'signal'])).toBeUndefined();
+    // Two letters swapped are one edit.
+    expect(closest('agnet', ['agent', 'args'])).toBe('agent');
+    expect(closest('wrokers', ['workers'])).toBe('workers');
   });
 });

@@ -4,11 +4,10 @@
  * chunks and reports what it removed and reclaimed. A damaged file is left
  * untouched: exit code 1, the damage listed.
  */
-import { parseArgs } from 'node:util';
 import type { CleanupReport } from '../history/types.ts';
 import { History } from '../history/history.ts';
 import { dbPath, DEFAULT_DB } from './history-flags.ts';
-import { UsageError } from './usage-error.ts';
+import { parseFlags, UsageError } from './usage-error.ts';
 
 export const CLEANUP_USAGE = `Usage: spawnpool cleanup --older-than DURATION [options]
 
@@ -20,7 +19,7 @@ Options:
   -h, --help             show this help`;
 
 export async function cleanupCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: {

@@ -3,14 +3,13 @@
  * BullMQ queue, as one job per agent run under one parent job. Validated and
  * pre-flighted first: bad input enqueues nothing (exit 2).
  */
-import { parseArgs } from 'node:util';
 import { enqueueRun, waitForRun } from '../fleet/enqueue.ts';
 import type { RunSummary } from '../fleet/job.ts';
 import { ConfigError } from '../errors.ts';
 import { readAgentsFile } from '../spec/load.ts';
 import { loadTasks } from '../tasks/load-tasks.ts';
 import { msFlag, QUEUE_OPTIONS, QUEUE_USAGE, queueFlags } from './fleet-flags.ts';
-import { intFlag, UsageError } from './usage-error.ts';
+import { intFlag, parseFlags, UsageError } from './usage-error.ts';
 
 export const ENQUEUE_USAGE = `Usage: spawnpool enqueue --redis URL --queue NAME <agents.json> [options]
 
@@ -39,7 +38,7 @@ Relative paths in the agents (cwd, templateFile, context) are checked against th
 folder here, and resolve against each worker's --root there.`;
 
 export async function enqueueCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: {

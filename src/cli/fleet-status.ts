@@ -1,9 +1,8 @@
 /** `spawnpool status`: a queue's waiting / active / completed / failed jobs, per host, with rate and ETA. */
-import { parseArgs } from 'node:util';
 import { fleetStatus, type FleetStatus } from '../fleet/status.ts';
 import { msFlag, QUEUE_OPTIONS, QUEUE_USAGE, queueFlags } from './fleet-flags.ts';
 import { table } from './format.ts';
-import { UsageError } from './usage-error.ts';
+import { parseFlags, UsageError } from './usage-error.ts';
 
 export const STATUS_USAGE = `Usage: spawnpool status --redis URL --queue NAME [options]
 
@@ -14,7 +13,7 @@ ${QUEUE_USAGE}
   -h, --help         show this help`;
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: { ...QUEUE_OPTIONS, window: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },

@@ -8,7 +8,6 @@
  */
 import { once } from 'node:events';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { loadBullmq } from '../fleet/bullmq.ts';
 import { probeRedis } from '../fleet/redis.ts';
 import { FleetWorker } from '../fleet/worker.ts';
@@ -17,7 +16,7 @@ import { msFlag, QUEUE_OPTIONS, QUEUE_USAGE, queueFlags } from './fleet-flags.ts
 import { namingFlags, spawnerFlags } from './option-flags.ts';
 import { type SignalStop, stopOnSignals } from './stop-on-signals.ts';
 import { startTelemetry, telemetrySpawnerOptions, TELEMETRY_OPTIONS, TELEMETRY_USAGE, type Telemetry, type TelemetryFlags } from './telemetry.ts';
-import { intFlag, UsageError } from './usage-error.ts';
+import { intFlag, parseFlags, UsageError } from './usage-error.ts';
 
 export const WORKER_USAGE = `Usage: spawnpool worker --redis URL --queue NAME [options]
 
@@ -49,7 +48,7 @@ ${TELEMETRY_USAGE}
 Durations (T): milliseconds, or with a unit: 500ms, 30s, 2m.`;
 
 export async function workerCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: {

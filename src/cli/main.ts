@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { ConfigError, HistoryError } from '../errors.ts';
+import { closest } from '../options/parse-options.ts';
 import { packageRoot } from '../package-root.ts';
 import { cleanupCommand } from './cleanup.ts';
 import { RUN_USAGE, runCommand } from './run.ts';
@@ -51,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (command === undefined) {
-    process.stderr.write(`spawnpool: unknown command "${name}"\n\n${USAGE}\n`);
+    const near = closest(name, Object.keys(COMMANDS));
+    process.stderr.write(`spawnpool: unknown command "${name}"${near === undefined ? '' : `: did you mean "${near}"?`}\n\n${USAGE}\n`);
     return 2;
   }
   try {

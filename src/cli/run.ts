@@ -3,7 +3,6 @@
  * show progress, then a table of per-agent timings, the batch summary and
  * the window p95 (or one JSON object with `--json`).
  */
-import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { AgentResult, BatchDone, SpawnOutcome } from '../batch/types.ts';
 import type { MetricsSnapshot } from '../metrics/spawner-metrics.ts';
@@ -18,7 +17,7 @@ import { batchFlags, checkMinSuccess, namingFlags, spawnerFlags } from './option
 import { startProgress } from './progress.ts';
 import { startTelemetry, telemetrySpawnerOptions, TELEMETRY_OPTIONS, TELEMETRY_USAGE, type Telemetry } from './telemetry.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
-import { UsageError } from './usage-error.ts';
+import { parseFlags, UsageError } from './usage-error.ts';
 
 export const RUN_USAGE = `Usage: spawnpool run <agents.json> [options]
 
@@ -68,7 +67,7 @@ export interface AgentReport {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: {

@@ -2,7 +2,6 @@
  * `spawnpool stats`: spawn latency quantiles, success rates and counts per
  * agent from the history database, with a chart of p95 per day.
  */
-import { parseArgs } from 'node:util';
 import { parseDuration } from '../history/duration.ts';
 import { History } from '../history/history.ts';
 import type { DayStats, HistoryStats, RunStats } from '../history/types.ts';
@@ -10,7 +9,7 @@ import { MIN_TAIL_SAMPLES } from '../metrics/stats.ts';
 import { bar } from './chart.ts';
 import { ms, pct, table } from './format.ts';
 import { dbPath, DB_USAGE } from './history-flags.ts';
-import { UsageError } from './usage-error.ts';
+import { parseFlags, UsageError } from './usage-error.ts';
 
 export const STATS_USAGE = `Usage: spawnpool stats [options]
 
@@ -24,7 +23,7 @@ ${DB_USAGE}
 const CHART_WIDTH = 32;
 
 export async function statsCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     allowPositionals: true,
     options: {

@@ -13,7 +13,8 @@ import { expandRuns } from '../tasks/expand.ts';
 import type { Task } from '../tasks/load-tasks.ts';
 import { loadBullmq } from './bullmq.ts';
 import { AGENT_RUN_JOB, type AgentRunData, agentRunJobId, RUN_JOB, type RunData, type RunSummary, runsQueueName, taskPayload } from './job.ts';
-import { parseOptions, positiveInt, prefixSchema, queueNameSchema, redisUrlSchema, runNameSchema } from './options.ts';
+import { parseOptions } from '../options/parse-options.ts';
+import { positiveInt, prefixSchema, queueNameSchema, redisUrlSchema, runNameSchema } from './options.ts';
 import { probeRedis, redactUrl } from './redis.ts';
 
 /** Options of {@link enqueueRun}. */
@@ -75,8 +76,6 @@ export interface EnqueueReport {
   added: number;
 }
 
-const OPTION_KEYS = ['redis', 'queue', 'agents', 'agentsFile', 'tasks', 'run', 'byName', 'attempts', 'backoffMs', 'rateLimit', 'preflight', 'prefix'] as const;
-
 const optionsSchema = z.strictObject({
   redis: redisUrlSchema,
   queue: queueNameSchema,
@@ -106,7 +105,7 @@ const optionsSchema = z.strictObject({
  * const summary = await waitForRun({ redis: 'redis://127.0.0.1:6379', queue: 'evals', run: report.run });
  */
 export async function enqueueRun(options: EnqueueOptions): Promise<EnqueueReport> {
-  const o = parseOptions(optionsSchema, options, 'enqueueRun', OPTION_KEYS);
+  const o = parseOptions(optionsSchema, {}, options, 'enqueueRun()');
   const file = o.agentsFile;
   const baseDir = file === undefined ? process.cwd() : path.dirname(path.resolve(file));
   const runs = expandRuns(o.agents, o.tasks, { baseDir, ...(file === undefined ? {} : { file }) });
@@ -197,7 +196,6 @@ export interface WaitForRunOptions {
   prefix?: string;
 }
 
-const WAIT_KEYS = ['redis', 'queue', 'run', 'timeoutMs', 'prefix'] as const;
 const waitSchema = z.strictObject({
   redis: redisUrlSchema,
   queue: queueNameSchema,
@@ -218,7 +216,7 @@ const waitSchema = z.strictObject({
  * for (const f of summary.failures) console.error(f.jobId, f.reason);
  */
 export async function waitForRun(options: WaitForRunOptions): Promise<RunSummary> {
-  const o = parseOptions(waitSchema, options, 'waitForRun', WAIT_KEYS);
+  const o = parseOptions(waitSchema, {}, options, 'waitForRun()');
   const bullmq = await loadBullmq();
   await probeRedis(bullmq, o.redis, o.prefix);
   const base = { connection: { url: o.redis }, ...(o.prefix === undefined ? {} : { prefix: o.prefix }) };

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Task } from '../tasks/load-tasks.ts';
 import { ConfigError } from '../index.ts';
+import { fieldIssue } from '../options/parse-options.ts';
 import { runNameSchema } from './options.ts';
 
 /** BullMQ job name of an agent run, and of a run's parent job. */
@@ -69,11 +70,7 @@ export interface RunData {
 export function parseAgentRunData(jobId: string | undefined, data: unknown): AgentRunData {
   const result = agentRunDataSchema.safeParse(data);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.length > 0 ? ` field "${issue.path.join('.')}":` : '';
-  const message =
-    issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-  throw new ConfigError(`job ${jobId ?? '?'}: invalid payload:${field} ${message}`);
+  throw new ConfigError(`job ${jobId ?? '?'}: invalid payload: ${fieldIssue(agentRunDataSchema, result.error.issues)}`);
 }
 
 /** A task as the job carries it. */

@@ -10,7 +10,8 @@ import { ConfigError } from '../index.ts';
 import { loadBullmq } from './bullmq.ts';
 import type { RunData, RunSummary } from './job.ts';
 import { runsQueueName } from './job.ts';
-import { parseOptions, positiveInt, prefixSchema, queueNameSchema, redisUrlSchema } from './options.ts';
+import { parseOptions } from '../options/parse-options.ts';
+import { positiveInt, prefixSchema, queueNameSchema, redisUrlSchema } from './options.ts';
 import { probeRedis, redactUrl } from './redis.ts';
 
 /** Options of {@link fleetStatus}. */
@@ -102,7 +103,6 @@ export interface FleetStatus {
   runs: RunStatus[];
 }
 
-const OPTION_KEYS = ['redis', 'queue', 'windowMs', 'prefix'] as const;
 const optionsSchema = z.strictObject({ redis: redisUrlSchema, queue: queueNameSchema, windowMs: positiveInt.optional(), prefix: prefixSchema.optional() });
 
 /** Runs shown, newest first. */
@@ -119,7 +119,7 @@ const MAX_RUNS = 20;
  * console.log(`${status.remaining} left, ETA ${status.etaSeconds ?? '?'} s`, status.hosts.map((h) => h.host));
  */
 export async function fleetStatus(options: FleetStatusOptions): Promise<FleetStatus> {
-  const o = parseOptions(optionsSchema, options, 'fleetStatus', OPTION_KEYS);
+  const o = parseOptions(optionsSchema, {}, options, 'fleetStatus()');
   const bullmq = await loadBullmq();
   await probeRedis(bullmq, o.redis, o.prefix);
   const base = { connection: { url: o.redis }, ...(o.prefix === undefined ? {} : { prefix: o.prefix }) };

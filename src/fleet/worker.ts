@@ -12,7 +12,8 @@ import { z } from 'zod';
 import { ConfigError, Spawner, type SpawnerOptions } from '../index.ts';
 import { loadBullmq } from './bullmq.ts';
 import { AGENT_RUN_JOB, type AgentRunResult, type RunData, type RunSummary, runsQueueName } from './job.ts';
-import { parseOptions, positiveInt, prefixSchema, queueNameSchema, redisUrlSchema } from './options.ts';
+import { parseOptions } from '../options/parse-options.ts';
+import { positiveInt, prefixSchema, queueNameSchema, redisUrlSchema } from './options.ts';
 import { probeRedis, redactUrl } from './redis.ts';
 import { loadSharedAgents, runAgentJob, type RunContext } from './run-agent.ts';
 
@@ -83,24 +84,6 @@ export type FleetWorkerEvent =
   | { kind: 'failed'; jobId: string; reason: string; willRetry: boolean }
   | { kind: 'returned'; jobId: string; reason: string }
   | { kind: 'error'; message: string };
-
-const OPTION_KEYS = [
-  'redis',
-  'queue',
-  'host',
-  'concurrency',
-  'agentsFile',
-  'root',
-  'outputDir',
-  'shutdownTimeoutMs',
-  'stalledIntervalMs',
-  'lockDurationMs',
-  'maxStalledCount',
-  'prefix',
-  'spawner',
-  'spawnerOptions',
-  'onEvent',
-] as const;
 
 const optionsSchema = z.strictObject({
   redis: redisUrlSchema,
@@ -179,7 +162,7 @@ export class FleetWorker {
    * @throws ConfigError for a bad option, an unreachable Redis (naming the URL) or a bad agents file; nothing is left running.
    */
   static async start(options: FleetWorkerOptions): Promise<FleetWorker> {
-    const o = parseOptions(optionsSchema, options, 'FleetWorker', OPTION_KEYS);
+    const o = parseOptions(optionsSchema, {}, options, 'FleetWorker.start()');
     const bullmq = await loadBullmq();
     await probeRedis(bullmq, o.redis, o.prefix);
     const agents = o.agentsFile === undefined ? undefined : await loadSharedAgents(o.agentsFile);

@@ -83,7 +83,7 @@ export interface DryRunOptions extends Pick<HarnessOptions, 'runName' | 'resume'
  */
 export async function dryRunHarness(runs: readonly HarnessRun[], options: DryRunOptions): Promise<DryRun> {
   const { root, historyPath, ...rest } = options;
-  const o = resolveHarnessOptions(rest);
+  const o = resolveHarnessOptions(rest, 'dryRunHarness()');
   const agents = checkRuns(runs);
   const base = path.resolve(root);
   await preflightRuns(runs, base, (specs) => preflightAgents(specs, { root: base }));

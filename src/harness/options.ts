@@ -1,10 +1,12 @@
 /**
- * The harness's options, validated once with zod. Unknown keys are errors
- * that name the key (with a "did you mean"), bad values name the option.
+ * The harness's options, a zod schema checked by the options module
+ * (src/options/parse-options.ts): unknown keys are errors that name the key
+ * (with a "did you mean"), bad values name the option, as for new Spawner().
  */
 import os from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { parseOptions } from '../options/parse-options.ts';
 import { parseHalt, type HaltSpec } from './halt-policy.ts';
 import type { RateRule } from './rate-limiter.ts';
 import type { RetryOptions } from './retry-policy.ts';
@@ -125,8 +127,8 @@ export const RUN_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,99}$/;
 
 const posInt = z.number().int().positive();
 const posNumber = z.number().positive().finite();
-const count = z.union([posInt, z.string().regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as "10%"')]);
-const fn = <T>() => z.custom<T>((v) => typeof v === 'function', 'expected a function');
+const count = z.union([posInt, z.string().regex(/^\d+(\.\d+)?%$/, 'to be a count or a percentage such as "10%"')]);
+const fn = <T>() => z.custom<T>((v) => typeof v === 'function', 'to be a function');
 
 const schema = z.strictObject({
   concurrency: z.union([posInt, z.literal(Number.POSITIVE_INFINITY)]).optional(),
@@ -151,7 +153,7 @@ const schema = z.strictObject({
     .optional(),
   timeoutMs: posInt.optional(),
   relativeTimeout: z.strictObject({ factor: z.number().gt(0).finite(), minSamples: posInt.optional() }).optional(),
-  runName: z.string().regex(RUN_NAME, 'expected 1 to 100 letters, digits, ".", "_" or "-", starting with a letter').optional(),
+  runName: z.string().regex(RUN_NAME, 'to be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter').optional(),
   resume: z.boolean().optional(),
   resumeFailed: z.boolean().optional(),
   minSuccess: z.number().int().nonnegative().optional(),
@@ -163,22 +165,18 @@ const schema = z.strictObject({
   random: fn<() => number>().optional(),
 });
 
-const KNOWN: Record<string, readonly string[]> = {
-  '': Object.keys(schema.shape),
-  retry: ['retries', 'on', 'baseDelayMs', 'maxDelayMs', 'jitter'],
-  'retry.on': ['spawn', 'timeout', 'exitCodes'],
-  relativeTimeout: ['factor', 'minSamples'],
-  halt: ['when', 'fail', 'success', 'done'],
+/** What the options whose schema is a union must be, for the message (zod's says only "Invalid input"). */
+const WORDS = {
+  concurrency: 'a positive integer or Infinity',
+  halt: 'a halt string such as "now,fail=1" or an object { when, and one of fail, success, done }',
 };
 
 /**
  * Validates harness options. Throws a ConfigError naming the option (and,
- * for an unknown key, the closest known one).
+ * for an unknown key, the closest known one). `where` names the call.
  */
-export function resolveHarnessOptions(options: HarnessOptions): ResolvedHarnessOptions {
-  const parsed = schema.safeParse(options);
-  if (!parsed.success) throw toConfigError(parsed.error.issues[0]!);
-  const o = parsed.data;
+export function resolveHarnessOptions(options: HarnessOptions, where = 'runHarness()'): ResolvedHarnessOptions {
+  const o = parseOptions(schema, WORDS, options, where);
   if (o.resume && o.resumeFailed) throw new ConfigError('Expected either the `resume` or the `resumeFailed` option, not both');
   if ((o.resume || o.resumeFailed) && o.runName === undefined)
     throw new ConfigError(`The \`${o.resume ? 'resume' : 'resumeFailed'}\` option needs \`runName\`: the named run to resume`);
@@ -218,39 +216,4 @@ function haltFromObject(h: {
     );
   const why = given[0]!;
   return parseHalt(`${h.when},${why}=${String(h[why])}`, `the \`halt.${why}\` option`);
-}
-
-function toConfigError(issue: z.core.$ZodIssue): ConfigError {
-  const where = issue.path.join('.');
-  if (issue.code === 'unrecognized_keys') {
-    const known = KNOWN[where] ?? [];
-    const key = issue.keys[0]!;
-    const guess = closest(key, known);
-    const full = where === '' ? key : `${where}.${key}`;
-    return new ConfigError(
-      `Unknown harness option \`${full}\`${guess === undefined ? '' : `: did you mean \`${where === '' ? guess : `${where}.${guess}`}\`?`} (known: ${known.join(', ')})`,
-    );
-  }
-  return new ConfigError(`Expected the \`${where}\` option to be valid: ${issue.message}`);
-}
-
-/** The known key nearest to `key` by edit distance, if near enough to be a typo. */
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const k of known) {
-    const d = editDistance(key.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
 }

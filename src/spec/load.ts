@@ -61,13 +61,24 @@ export async function readAgentsFile(file: string): Promise<WrittenAgentsFile> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`, { file, cause: error });
+    throw new ConfigError(`${file}:${jsonErrorAt(text, (error as Error).message)} not valid JSON: ${(error as Error).message}`, { file, cause: error });
   }
   const o = json as { defaults?: unknown; agents?: unknown };
-  if (typeof json !== 'object' || json === null || Array.isArray(json) || !Array.isArray(o.agents)) {
-    throw new ConfigError(`${file}: expected an object { "defaults"?: {...}, "agents": [...] }`, { file });
-  }
+  const shape = `${file}: expected an object { "defaults"?: {...}, "agents": [...] }`;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(shape, { file });
+  // Before the shape: a misspelt "agents" is better named than missed.
+  if (!Array.isArray(o.agents) && Object.keys(json).some((k) => k !== 'defaults' && k !== 'agents')) checkAgentsFileTop(json, file);
+  if (!Array.isArray(o.agents)) throw new ConfigError(shape, { file });
   checkAgentsFileTop(json, file);
   const written = { ...(o.defaults === undefined ? {} : { defaults: o.defaults }), agents: o.agents as unknown[] };
   return { file: absolute, baseDir: path.dirname(absolute), written };
+}
+
+/** ` line L, column C:` of the position V8 names in a JSON.parse message ("... at position 68"), or '' when it names none. */
+export function jsonErrorAt(text: string, message: string): string {
+  const at = /at position (\d+)/.exec(message);
+  if (at === null) return '';
+  const before = text.slice(0, Number(at[1]));
+  const line = before.split('\n').length;
+  return ` line ${line}, column ${before.length - before.lastIndexOf('\n')}:`;
 }

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { fieldIssue } from '../options/parse-options.ts';
 import { agentSpecSchema, agentsFileSchema, defaultsSchema, type AgentDefaults, type PromptVia } from './schema.ts';
 import type { PromptSpec } from '../prompt/types.ts';
 
@@ -195,15 +196,8 @@ function mergeDefaults(defaults: z.output<typeof defaultsSchema>, raw: unknown, 
 function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, label: string, file: string | undefined): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.length > 0 ? ` field "${issue.path.join('.')}":` : '';
   const agent = label.startsWith('agent "') ? label.slice(7, label.indexOf('"', 7)) : undefined;
-  throw new ConfigError(`${where(file)}${label}:${field} ${issueMessage(issue)}`, { agent, file });
-}
-
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  return issue.message;
+  throw new ConfigError(`${where(file)}${label}: ${fieldIssue(schema, result.error.issues)}`, { agent, file });
 }
 
 function agentLabel(raw: unknown, index: number): string {

@@ -71,6 +71,21 @@ describe('flags checked as the library checks its options', () => {
     expect({ code, stderr }).toEqual({ code: 2, stderr: `spawnpool run: --${flag}: ${message}\n` });
   });
 
+  it('names an unknown flag and the one meant, as the library names an unknown option', async () => {
+    expect(await cliRun(['run', EXAMPLES, '--no-db', '--concurency', '2'])).toEqual({
+      code: 2,
+      stderr: 'spawnpool run: Unknown option `--concurency`: did you mean `--concurrency`?\n',
+    });
+    expect(await cliRun(['run', EXAMPLES, '--no-db', '--xyzzy'])).toEqual({
+      code: 2,
+      stderr: 'spawnpool run: Unknown option `--xyzzy`; --help lists the options\n',
+    });
+    expect(await cliRun(['stats', '--dbb', 'x'])).toEqual({ code: 2, stderr: 'spawnpool stats: Unknown option `--dbb`: did you mean `--db`?\n' });
+    const { code, stderr } = await cliRun(['rnu', EXAMPLES]);
+    expect(code).toBe(2);
+    expect(stderr.split('\n')[0]).toBe('spawnpool: unknown command "rnu": did you mean "run"?');
+  });
+
   it('words the message in the library voice, the flag first', async () => {
     expect(await cliRun(['run', EXAMPLES, '--no-db', '--concurrency', '0'])).toEqual({
       code: 2,

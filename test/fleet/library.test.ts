@@ -100,7 +100,7 @@ describe('FleetWorker', () => {
         const good = await q.add('agent-run', { v: 1, run: 'r1', agent: { spec: { name: 'ok', ...sh('echo hi') } } }, { jobId: 'r1/good' });
         const ends = await Promise.all([...jobs, good].map((j) => outcome(j, events)));
         expect(ends.slice(0, -1).map((e) => (e.ok ? 'completed' : e.reason))).toEqual([
-          'job r1/bad-spec: agent "a" (agents[0]): unknown field "timeoutMS"',
+          'job r1/bad-spec: agent "a" (agents[0]): unknown field "timeoutMS" (did you mean "timeoutMs"?)',
           'job r1/bad-version: invalid payload: field "v": Invalid input: expected 1',
           'job r1/extra-field: invalid payload: unknown field "extra"',
           'job r1/named: names agent "named", but this worker has no agents file (start it with --agents FILE)',
@@ -328,28 +328,28 @@ describe('enqueueRun', () => {
 describe('options and an unreachable Redis', () => {
   it('refuses unknown option keys, naming them, and bad values, naming the option', async () => {
     await expect(FleetWorker.start({ redis: redis.url, queue: 'q', concurency: 2 } as never)).rejects.toThrow(
-      'Unknown option `concurency` of FleetWorker: did you mean `concurrency`?',
+      'Unknown option `concurency` in FleetWorker.start(): did you mean `concurrency`?',
     );
     await expect(enqueueRun({ redis: redis.url, queue: 'q', agents, atempts: 2 } as never)).rejects.toThrow(
-      'Unknown option `atempts` of enqueueRun: did you mean `attempts`?',
+      'Unknown option `atempts` in enqueueRun(): did you mean `attempts`?',
     );
     await expect(fleetStatus({ redis: redis.url, queue: 'q', bogus: 1 } as never)).rejects.toThrow(
-      /^Unknown option `bogus` of fleetStatus: expected one of `redis`, `queue`, `windowMs`, `prefix`$/,
+      /^Unknown option `bogus` in fleetStatus\(\); the options are `redis`, `queue`, `windowMs`, `prefix`$/,
     );
     await expect(FleetWorker.start({ redis: redis.url, queue: 'a:b' })).rejects.toThrow(
-      'Expected the `queue` option of FleetWorker to be 1 to 100 letters, digits, ".", "_" or "-" (starting with a letter or digit), got `"a:b"`',
+      'Expected the `queue` option to be 1 to 100 letters, digits, ".", "_" or "-" (starting with a letter or digit), got `a:b`',
     );
     await expect(FleetWorker.start({ redis: 'http://127.0.0.1:6379', queue: 'q' })).rejects.toThrow(
-      'Expected the `redis` option of FleetWorker to be a redis:// or rediss:// URL, got `"http://127.0.0.1:6379"`',
+      'Expected the `redis` option to be a redis:// or rediss:// URL, got `http://127.0.0.1:6379`',
     );
     await expect(FleetWorker.start({ redis: redis.url, queue: 'q', concurrency: 0 })).rejects.toThrow(
-      /^Expected the `concurrency` option of FleetWorker .*, got `0`$/,
+      'Expected the `concurrency` option to be a number > 0, got `0`',
     );
     await expect(enqueueRun({ redis: redis.url, queue: 'q', agents: { ...agents, agnets: [] } as never })).rejects.toThrow(
-      'Unknown field `agnets` in the `agents` option of enqueueRun',
+      'Unknown option `agents.agnets` in enqueueRun(): did you mean `agents.agents`?',
     );
     await expect(enqueueRun({ redis: redis.url, queue: 'q', agents, run: '42' })).rejects.toThrow(
-      'Expected the `run` option of enqueueRun to be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter, got `"42"`',
+      'Expected the `run` option to be 1 to 100 letters, digits, ".", "_" or "-", starting with a letter, got `42`',
     );
   });
   const agents = { agents: [{ name: 'a', command: 'true' }] };

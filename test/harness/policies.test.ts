@@ -142,9 +142,20 @@ describe('timeouts', () => {
 
 describe('harness options', () => {
   it('names an unknown option and the one meant', () => {
-    expect(() => resolveHarnessOptions({ concurency: 4 } as never)).toThrow(/Unknown harness option `concurency`: did you mean `concurrency`\?/);
-    expect(() => resolveHarnessOptions({ retry: { retires: 2 } } as never)).toThrow(/Unknown harness option `retry.retires`: did you mean `retry.retries`\?/);
-    expect(() => resolveHarnessOptions({ zzz: 1 } as never)).toThrow(/Unknown harness option `zzz` \(known:/);
+    expect(() => resolveHarnessOptions({ concurency: 4 } as never)).toThrow('Unknown option `concurency` in runHarness(): did you mean `concurrency`?');
+    expect(() => resolveHarnessOptions({ retry: { retires: 2 } } as never)).toThrow(
+      'Unknown option `retry.retires` in runHarness(): did you mean `retry.retries`?',
+    );
+    expect(() => resolveHarnessOptions({ retry: { on: { spwn: true } } } as never)).toThrow(
+      'Unknown option `retry.on.spwn` in runHarness(): did you mean `retry.on.spawn`?',
+    );
+    // Inside a list, and a swap of two letters counts as one edit.
+    expect(() => resolveHarnessOptions({ rateLimits: [{ max: 1, intervalMs: 5, agnet: 'x' }] } as never)).toThrow(
+      'Unknown option `rateLimits.0.agnet` in runHarness(): did you mean `rateLimits.0.agent`?',
+    );
+    expect(() => resolveHarnessOptions({ zzz: 1 } as never)).toThrow(/^Unknown option `zzz` in runHarness\(\); the options are `concurrency`, /);
+    // An unknown key is named before any other fault of the object.
+    expect(() => resolveHarnessOptions({ concurrency: 0, timeoutMS: 5 } as never)).toThrow(/Unknown option `timeoutMS`.*did you mean `timeoutMs`/);
   });
 
   it('names a bad value, and refuses options that need another', () => {

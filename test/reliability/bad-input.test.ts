@@ -41,7 +41,8 @@ const CASES: Case[] = [
   {
     title: 'malformed JSON',
     file: (marker) => agentsFile(marker).replace(/\}\s*\]\s*\}\s*$/, '} '),
-    message: [/agents\.json: not valid JSON/],
+    // V8 names a position; the message turns it into the line and column of the text.
+    message: [/agents\.json: line \d+, column \d+: not valid JSON/],
   },
   {
     title: 'an unknown field',

@@ -46,7 +46,21 @@ describe('agent spec validation', () => {
     await expect(loadAgentsFile(path.join(dir, 'none.json'))).rejects.toThrow(/none\.json: cannot read the agents file: no such file/);
     const typo = path.join(dir, 'typo.json');
     await writeFile(typo, JSON.stringify({ agents: [{ name: 'x', command: 'y', timeoutMS: 3 }] }));
-    await expect(loadAgentsFile(typo)).rejects.toThrow(/typo\.json: agent "x" \(agents\[0\]\): unknown field "timeoutMS"/);
+    await expect(loadAgentsFile(typo)).rejects.toThrow('typo.json: agent "x" (agents[0]): unknown field "timeoutMS" (did you mean "timeoutMs"?)');
+  });
+
+  it('says where malformed JSON breaks, and what a misspelt field was meant to be, nested or at the top', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spawnpool-spec-'));
+    const file = path.join(dir, 'agents.json');
+    await writeFile(file, '{ "agents": [\n  { "name": "a", "command": "echo" },\n  { "name": "b" "command": "x" }\n] }\n');
+    await expect(loadAgentsFile(file)).rejects.toThrow(/agents\.json: line 3, column 17: not valid JSON/);
+    await writeFile(file, JSON.stringify({ agents: [{ name: 'b', command: 'true', prompt: { templte: 'x' } }] }));
+    await expect(loadAgentsFile(file)).rejects.toThrow('agent "b" (agents[0]): field "prompt": unknown field "templte" (did you mean "template"?)');
+    // A misspelt field wins over what it leaves missing.
+    await writeFile(file, JSON.stringify({ agents: [{ name: 'b', comand: 'true' }] }));
+    await expect(loadAgentsFile(file)).rejects.toThrow('agent "b" (agents[0]): unknown field "comand" (did you mean "command"?)');
+    await writeFile(file, JSON.stringify({ agnets: [] }));
+    await expect(loadAgentsFile(file)).rejects.toThrow('agents.json: agents file: unknown field "agnets" (did you mean "agents"?)');
   });
 
   it('resolves a relative cwd against the agents file folder', async () => {

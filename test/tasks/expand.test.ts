@@ -63,7 +63,7 @@ describe('expandRun', () => {
       { name: 'a', command: 'c', prompt: { template: 'x', vars: { task: 1 } } },
       /^agents\.json: agent "a": field "prompt\.vars\.task": with a task list, \{\{task\}\} is the task's row; rename this variable$/,
     ],
-    [{ name: 'a', command: 'c', timeoutMS: 5 }, /^agents\.json: agent "a\/t1" \(agents\[0\]\): unknown field "timeoutMS"$/],
+    [{ name: 'a', command: 'c', timeoutMS: 5 }, /^agents\.json: agent "a\/t1" \(agents\[0\]\): unknown field "timeoutMS" \(did you mean "timeoutMs"\?\)$/],
   ])('refuses %j, naming the task, the agent and the field', (agent, message) => {
     expect(() => expandRun({ agent, task: t1, file: 'agents.json' })).toThrow(message);
   });
