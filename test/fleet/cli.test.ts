@@ -69,7 +69,11 @@ describe('spawnpool enqueue / worker / status: bad input', () => {
     [['enqueue', '--redis', 'REDIS', '--queue', 'q', 'AGENTS', '--rate-limit', '5'], /^spawnpool enqueue: Expected --rate-limit to be N\/T/],
     [['enqueue', '--redis', 'REDIS', '--queue', 'q', 'AGENTS', '--run-name', '7'], /^spawnpool enqueue: Expected --run-name to be 1 to 100 letters/],
     [['enqueue', '--redis', 'REDIS', '--queue', 'q', 'AGENTS', '--timeout', '5s'], /^spawnpool enqueue: --timeout applies to --wait/],
-    [['enqueue', '--redis', 'REDIS', '--queue', 'q', 'AGENTS', '--bogus'], /^spawnpool enqueue: Unknown option '--bogus'/],
+    [['enqueue', '--redis', 'REDIS', '--queue', 'q', 'AGENTS', '--bogus'], /^spawnpool enqueue: Unknown option `--bogus`; --help lists the options$/m],
+    [
+      ['enqueue', '--redis', 'REDIS', '--queue', 'q', 'AGENTS', '--atempts', '2'],
+      /^spawnpool enqueue: Unknown option `--atempts`: did you mean `--attempts`\?$/m,
+    ],
   ] as [string[], RegExp][])('%j: exit 2 naming the flag', async ([args, message], { expect }) => {
     const r = await cli(args.map((a) => (a === 'REDIS' ? redis.url : a === 'AGENTS' ? path.join(ROOT, 'examples', 'agents.json') : a)));
     expect(r.code, r.stderr).toBe(2);
