@@ -113,10 +113,13 @@ describe.skipIf(SKIP)('real agent CLIs through spawnpool (mock LLM on 127.0.0.1)
     const list = REAL_CLIS.map((cli): AgentSpec => {
       const name = `${cli}-${mode}`;
       // Two lines, quotes and a dollar: kept byte-exact by every route (arg without a shell, stdin).
+      // stream-json: the mock's 5 answer chunks 200 ms apart, not 50, so that "read while the agent still ran"
+      // has 800 ms between the first chunk and the last, more than a loaded machine delays a read (seen: 80 ms
+      // before the exit at the 50 ms default, all of the first chunks read in one turn).
       const body =
         mode === 'stdin'
           ? `Check ${name} ${nonce}.\nSecond line with "quotes" and $HOME, unexpanded.`
-          : `Check ${name} ${nonce}: ${'context '.repeat(64).trim()}`;
+          : `Check ${name} ${nonce}: ${'context '.repeat(64).trim()}${mode === 'stream-json' ? ' [[mock:delay=200]]' : ''}`;
       prompts.set(name, body);
       return {
         name,
@@ -211,7 +214,7 @@ describe.skipIf(SKIP)('real agent CLIs through spawnpool (mock LLM on 127.0.0.1)
           summary,
         ).toEqual([]);
         // Live: the first events were read while the agent's result had not settled, i.e. before it exited;
-        // well before: each CLI prints its first event before its request, which the mock streams for >= 200 ms.
+        // well before: each CLI prints its first event before its request, which the mock streams for >= 800 ms.
         expect(seen.length, summary).toBeGreaterThanOrEqual(3);
         expect(
           seen.slice(0, 2).map((s) => s.settled),
@@ -222,9 +225,9 @@ describe.skipIf(SKIP)('real agent CLIs through spawnpool (mock LLM on 127.0.0.1)
           expect((seen[0]!.event as { type: string }).type, summary).toBe('thread.started');
           continue;
         }
-        // claude and gemini stream the answer as 5 deltas 50 ms apart: they came as written, not all at once at
+        // claude and gemini stream the answer as 5 deltas 200 ms apart: they came as written, not all at once at
         // exit. Held to when the first came (>= 100 ms before the exit) and to their coming in more than one piece,
-        // not to their spread as received: on a loaded machine the host reads several in one turn (seen: 91 ms).
+        // not to their spread as received: on a loaded machine the host reads several in one turn.
         const deltas = seen.filter((s) => isDelta(cli, s.event));
         expect(deltas.length, summary).toBeGreaterThanOrEqual(5);
         expect(deltas[0]!.settled, summary).toBe(false);
