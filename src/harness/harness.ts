@@ -236,6 +236,7 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
     if (when === 'now') for (const batch of this.#live) batch.abort();
   }
 
+  /** One attempt of a run: a batch of one agent, journalled, measured, reported, then retried or ended. */
   async #attempt(s: RunState, slot: Slot): Promise<void> {
     const { run } = s;
     const attempt = s.firstAttempt + s.record.attempts;
@@ -285,23 +286,9 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
     const { next: then, delay } = this.#decide(result, s);
     if (row !== undefined) this.#record(row, then === 'done');
     this.#queue.push({
-      run: run.name,
-      agent: run.agent,
-      taskId: run.taskId,
-      attempt,
-      ok: result.ok,
-      stage: result.stage,
-      error: result.error,
-      exitCode: result.exitCode,
-      signal: result.signal,
-      timedOut: result.timedOut,
-      pid: outcome.pid,
+      ...attemptFacts(run, attempt, outcome, result),
       timeoutMs: spec.timeoutMs,
       waitMs: slot.waitedMs,
-      timings: outcome.timings,
-      prompt: outcome.prompt,
-      durationMs: result.durationMs,
-      result,
       next: then,
       retryInMs: delay,
       batchId: batch.batchId,
@@ -310,6 +297,12 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
     s.record.code = result.error?.code;
     s.record.exitCode = result.exitCode;
     s.record.durationMs = result.durationMs;
+    this.#after(s, then, delay, result);
+  }
+
+  /** Carries out what #decide said of an attempt: its retry set up, or its run ended and the halt policy told. */
+  #after(s: RunState, then: AttemptNext, delay: number | undefined, result: AgentResult): void {
+    const { run } = s;
     if (then === 'retry') {
       this.#retrying.add(s);
       s.retryTimer = setTimeout(() => {
@@ -327,7 +320,7 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
     if (halt !== undefined) this.#stop(halt, formatHalt(this.#halt!.spec), this.#halt!.spec.why);
   }
 
-  /** What follows an attempt. */
+  /** Whether an attempt ends its run, is retried (after how long) or was stopped. */
   #decide(result: AgentResult, s: RunState): { next: AttemptNext; delay: number | undefined } {
     if (result.ok) {
       this.#timeouts.succeeded(result.durationMs);
@@ -410,4 +403,25 @@ export class Harness implements AsyncIterable<AttemptOutcome> {
       runs: records,
     });
   }
+}
+
+/** What an attempt's report says of the agent run, its spawn outcome and its result. */
+function attemptFacts(run: HarnessRun, attempt: number, outcome: SpawnOutcome, result: AgentResult) {
+  return {
+    run: run.name,
+    agent: run.agent,
+    taskId: run.taskId,
+    attempt,
+    ok: result.ok,
+    stage: result.stage,
+    error: result.error,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    timedOut: result.timedOut,
+    pid: outcome.pid,
+    timings: outcome.timings,
+    prompt: outcome.prompt,
+    durationMs: result.durationMs,
+    result,
+  } satisfies Partial<AttemptOutcome>;
 }
