@@ -93,7 +93,8 @@ export interface AgentRunResult {
   ok: boolean;
   exitCode: number | null;
   signal: string | null;
-  error: { code: string; stage: string; message: string } | null;
+  /** Why it failed; `errno` is the OS error of an agent that could not be started (SpawnError.errno). */
+  error: { code: string; stage: string; message: string; errno?: string } | null;
   /** ISO times on the worker's clock: the job taken, the agent exited. */
   startedAt: string;
   finishedAt: string;

@@ -177,12 +177,16 @@ describe('FleetWorker', () => {
         agents: [
           { name: 'bad', ...sh('echo oops >&2; exit 3') },
           { name: 'good', ...sh('true') },
+          { name: 'missing', command: '/nonexistent/spawnpool-agent' },
         ],
       };
       await enqueueRun({ redis: redis.url, queue: 'qretry', agents, run: 'r1', attempts: 2, backoffMs: 20 });
       const summary = await waitForRun({ redis: redis.url, queue: 'qretry', run: 'r1', timeoutMs: 30_000 });
-      expect(summary).toMatchObject({ run: 'r1', total: 2, succeeded: 1, failed: 1 });
-      expect(summary.failures).toEqual([{ jobId: 'r1/bad', reason: expect.stringMatching(/^\[E_EXIT\] .*3/) }]);
+      expect(summary).toMatchObject({ run: 'r1', total: 3, succeeded: 1, failed: 2 });
+      expect([...summary.failures].sort((a, b) => a.jobId.localeCompare(b.jobId))).toEqual([
+        { jobId: 'r1/bad', reason: expect.stringMatching(/^\[E_EXIT\] .*3/) },
+        { jobId: 'r1/missing', reason: expect.stringMatching(/^\[E_ENOENT\] /) },
+      ]);
       await withQueue('qretry', async (q) => {
         const job = (await q.getJob('r1/bad'))!;
         expect(job.attemptsMade).toBe(2);
@@ -191,6 +195,9 @@ describe('FleetWorker', () => {
           [1, 3, 'oops\n', 'E_EXIT'],
           [2, 3, 'oops\n', 'E_EXIT'],
         ]);
+        // An agent the OS would not start carries the OS's own error, as SpawnError.errno does.
+        const missing = (await q.getJobLogs('r1/missing')).logs.map((l) => (JSON.parse(l) as AgentRunResult).error);
+        expect(missing).toEqual([1, 2].map(() => expect.objectContaining({ code: 'E_ENOENT', stage: 'spawn', errno: 'ENOENT' })));
       });
     });
   });
