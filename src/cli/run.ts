@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { AgentResult, BatchDone, SpawnOutcome } from '../batch/types.ts';
+import { SpawnError } from '../errors.ts';
 import type { MetricsSnapshot } from '../metrics/spawner-metrics.ts';
 import { Spawner } from '../spawner.ts';
 import { loadAgentsFile } from '../spec/load.ts';
@@ -47,7 +48,8 @@ export interface AgentReport {
   ok: boolean;
   spawned: boolean;
   stage: string | undefined;
-  error: { code: string; message: string } | undefined;
+  /** `errno`: the OS error of an agent that could not be started. */
+  error: { code: string; message: string; errno?: string } | undefined;
   pid: number | undefined;
   timings: SpawnOutcome['timings'];
   prompt: SpawnOutcome['prompt'];
@@ -177,7 +179,7 @@ function report(o: SpawnOutcome, r: AgentResult, toFiles: boolean): AgentReport 
     ok: r.ok,
     spawned: o.ok,
     stage: r.stage,
-    error: error && { code: error.code, message: error.message },
+    error: error && { code: error.code, message: error.message, ...(error instanceof SpawnError && error.errno !== undefined ? { errno: error.errno } : {}) },
     pid: o.pid,
     timings: o.timings,
     prompt: o.prompt,

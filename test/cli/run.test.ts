@@ -34,6 +34,17 @@ describe('spawnpool run', () => {
     expect(report.window.written).toBe(12);
   });
 
+  it('--json gives an agent the OS would not start its error code and the OS error', async () => {
+    await withTempDir(async (dir) => {
+      const file = path.join(dir, 'agents.json');
+      await writeFile(file, JSON.stringify({ agents: [{ name: 'gone', command: path.join(dir, 'no-such-agent') }] }));
+      const { code, stdout } = await cli(['run', file, '--json', '--no-db']);
+      expect(code).toBe(1);
+      const report = JSON.parse(stdout) as { agents: { name: string; error: unknown }[] };
+      expect(report.agents[0]?.error).toEqual({ code: 'E_ENOENT', message: expect.stringContaining('command not found'), errno: 'ENOENT' });
+    });
+  });
+
   it('exits 2 with a message naming the flag for bad usage', async () => {
     expect(await cli(['run'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected exactly one agents file') });
     expect(await cli(['run', 'examples/agents.json', '--concurrency', '0'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--concurrency') });
