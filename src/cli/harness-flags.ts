@@ -8,6 +8,7 @@ import type { ConfigError } from '../errors.ts';
 import { parseHalt } from '../harness/halt-policy.ts';
 import { RUN_NAME, type HarnessOptions, type RateLimit } from '../harness/options.ts';
 import type { RetryOptions } from '../harness/retry-policy.ts';
+import { closest } from '../options/parse-options.ts';
 import { intFlag, UsageError } from './usage-error.ts';
 
 export const HARNESS_OPTIONS = {
@@ -159,7 +160,10 @@ function retryOn(value: string): NonNullable<RetryOptions['on']> {
     else if (/^exit=\d+$/.test(part) && Number(part.slice(5)) >= 1 && Number(part.slice(5)) <= 255) {
       if (on.exitCodes !== 'any') on.exitCodes.push(Number(part.slice(5)));
     } else {
-      throw new UsageError(`Expected --retry-on to list spawn, timeout, exit=N (1 to 255) or exit=any, comma separated, got "${part}" in "${value}"`);
+      const near = closest(part, ['spawn', 'timeout']);
+      throw new UsageError(
+        `Expected --retry-on to list spawn, timeout, exit=N (1 to 255) or exit=any, comma separated, got "${part}" in "${value}"${near === undefined ? '' : `: did you mean "${near}"?`}`,
+      );
     }
   }
   return on;

@@ -74,11 +74,12 @@ export async function readAgentsFile(file: string): Promise<WrittenAgentsFile> {
   return { file: absolute, baseDir: path.dirname(absolute), written };
 }
 
-/** ` line L, column C:` of the position V8 names in a JSON.parse message ("... at position 68"), or '' when it names none. */
+/** ` line L, column C:` of the position V8 names in a JSON.parse message ("... at position 68", or the end), or '' when it names none. */
 export function jsonErrorAt(text: string, message: string): string {
   const at = /at position (\d+)/.exec(message);
-  if (at === null) return '';
-  const before = text.slice(0, Number(at[1]));
+  // "Unexpected end of JSON input" names no position: the end it means is the text's.
+  if (at === null && !/end of JSON input/.test(message)) return '';
+  const before = at === null ? text.trimEnd() : text.slice(0, Number(at[1]));
   const line = before.split('\n').length;
   return ` line ${line}, column ${before.length - before.lastIndexOf('\n')}:`;
 }

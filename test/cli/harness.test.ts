@@ -50,6 +50,7 @@ describe('spawnpool run --tasks: bad input exits 2 and starts nothing', () => {
   it.each([
     [['--retries', 'two'], /--retries/],
     [['--retries', '1', '--retry-on', 'sometimes'], /--retry-on.*"sometimes"/],
+    [['--retries', '1', '--retry-on', 'timeout,spwan'], /--retry-on.*got "spwan" in "timeout,spwan": did you mean "spawn"\?/],
     [['--retry-delay', '1s'], /--retry-delay applies to --retries/],
     [['--rate-limit', '60'], /--rate-limit to be \[AGENT=\]N\/T/],
     [['--rate-limit', '60/1'], /--rate-limit to be a positive duration with a unit/],

@@ -54,6 +54,8 @@ describe('agent spec validation', () => {
     const file = path.join(dir, 'agents.json');
     await writeFile(file, '{ "agents": [\n  { "name": "a", "command": "echo" },\n  { "name": "b" "command": "x" }\n] }\n');
     await expect(loadAgentsFile(file)).rejects.toThrow(/agents\.json: line 3, column 17: not valid JSON/);
+    await writeFile(file, '{ "agents": [\n  { "name": "a", "command": "echo" },\n');
+    await expect(loadAgentsFile(file)).rejects.toThrow('agents.json: line 2, column 38: not valid JSON: Unexpected end of JSON input');
     await writeFile(file, JSON.stringify({ agents: [{ name: 'b', command: 'true', prompt: { templte: 'x' } }] }));
     await expect(loadAgentsFile(file)).rejects.toThrow('agent "b" (agents[0]): field "prompt": unknown field "templte" (did you mean "template"?)');
     // A misspelt field wins over what it leaves missing.
