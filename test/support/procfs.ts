@@ -137,6 +137,20 @@ export function mainThreadCpuUs(): number | undefined {
   }
 }
 
+/**
+ * The main thread's scheduler times since it started, in us (the first two
+ * fields of its schedstat): `ran` on a core, and `waited` runnable for one
+ * that another thread or process held. Undefined where there is no schedstat.
+ */
+export function mainThreadSched(): { ranUs: number; waitedUs: number } | undefined {
+  try {
+    const [ran, waited] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ');
+    return { ranUs: Number(ran) / 1000, waitedUs: Number(waited) / 1000 };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The machine's busy CPU time so far, all cores, in us: user, nice, system, irq, softirq and steal of /proc/stat's first line. */
 export function machineBusyUs(): number {
   const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
