@@ -99,7 +99,9 @@ export interface Telemetry {
 /**
  * Starts what the flags ask for before the batch: the endpoint (then waits,
  * at most the linger, for its first scrape, so Prometheus holds every series
- * at 0 before the first spawn), the first push and the first textfile.
+ * at 0 before the first spawn; a scrape answered after the timeout Prometheus
+ * states is not one, as Prometheus dropped it), the first push and the first
+ * textfile.
  * `signal` (Ctrl-C) cuts every wait short. Throws ConfigError when the port
  * is taken or the first push or write fails: nothing has spawned yet.
  */

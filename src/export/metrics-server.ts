@@ -13,7 +13,11 @@ export interface MetricsServer {
   /** e.g. `http://127.0.0.1:9464/metrics`. */
   readonly url: string;
   readonly port: number;
-  /** GET /metrics responses sent in full so far. */
+  /**
+   * GET /metrics responses sent in full so far, within the scraper's own
+   * timeout when it states one (Prometheus's X-Prometheus-Scrape-Timeout-Seconds):
+   * a response finished after it was dropped by the scraper, and is not counted.
+   */
   readonly scrapes: number;
   /**
    * Resolves true once a scrape that started at or after `after` (ms since
@@ -55,9 +59,13 @@ export async function serveMetrics(metrics: SpawnerMetrics, port: number): Promi
       return;
     }
     const startedAt = Date.now();
+    const t0 = performance.now();
+    const timeoutS = Number(req.headers['x-prometheus-scrape-timeout-seconds']);
     if (req.method === 'GET') {
       res.once('finish', () => {
         if (res.statusCode !== 200) return;
+        // Prometheus has dropped a scrape that took longer than its timeout: "scraped" must mean "stored".
+        if (timeoutS > 0 && performance.now() - t0 > timeoutS * 1000) return;
         served++;
         lastStartedAt = Math.max(lastStartedAt, startedAt);
         scrapes.emit('scrape', startedAt);

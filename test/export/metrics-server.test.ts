@@ -6,10 +6,10 @@ import { withSpawner } from '../support/fixtures.ts';
 import { parsePrometheus, sample } from './fixtures.ts';
 
 /** A real HTTP request; resolves with status, headers and body. */
-function httpRequest(url: string, method = 'GET'): Promise<{ status: number; type: string | undefined; body: string }> {
+function httpRequest(url: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     // agent: false: a fresh connection each time, so a closed server shows as refused, not as a dead kept-alive socket.
-    const req = request(url, { method, agent: false }, (res) => {
+    const req = request(url, { method, agent: false, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -85,6 +85,13 @@ describe('serveMetrics', () => {
         await new Promise((resolve) => setTimeout(resolve, 5));
         await httpRequest(server.url);
         expect(await waiting).toBe(true);
+        // A scrape answered after the timeout the scraper states was dropped by it: not a scrape. One answered
+        // within it is (1 us cannot be met by a real response; an hour always is).
+        const counted = server.scrapes;
+        await httpRequest(server.url, 'GET', { 'X-Prometheus-Scrape-Timeout-Seconds': '0.000001' });
+        expect(server.scrapes).toBe(counted);
+        await httpRequest(server.url, 'GET', { 'X-Prometheus-Scrape-Timeout-Seconds': '3600' });
+        expect(server.scrapes).toBe(counted + 1);
       } finally {
         await server.close();
       }
