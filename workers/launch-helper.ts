@@ -84,7 +84,7 @@ function send(parts: Uint8Array[]): void {
   channel.uncork();
 }
 
-/** Agents inherit the helper's environment (execa's extendEnv), so it must be the host's. */
+/** Agents inherit the helper's environment (their env is laid over it), so it must be the host's. */
 function replaceEnv(env: Record<string, string>): void {
   for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
   Object.assign(process.env, env);

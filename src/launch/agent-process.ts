@@ -2,7 +2,7 @@
  * One agent process, start to finish: deliver the prompt, spawn, report
  * `spawned` / `ready`, stop the tree on timeout or abort, report `exited`
  * exactly once, and clean up (temp prompt file, stragglers in the group).
- * Each step has its file: prompt-delivery, agent-spawn (execa and stdio),
+ * Each step has its file: prompt-delivery, agent-spawn (the child and its stdio),
  * tree-stop (timeout and kill escalation), open-stdin, agent-exit (how the
  * end is reported). Shared by the direct launcher and the helper process.
  */
@@ -55,20 +55,20 @@ async function run(request: LaunchRequest, events: LaunchEvents, trees: LiveTree
     await delivered.cleanup();
     return spawnFailedExit(request, cause);
   }
-  const { subprocess, stdout, stderr, waitsForReady } = spawned.agent;
+  const { child, ended, stdout, stderr, waitsForReady } = spawned.agent;
   let pid: number | undefined;
   let spawnedAt = 0;
-  subprocess.once('spawn', () => {
+  child.once('spawn', () => {
     spawnedAt = wallClockMs();
-    pid = subprocess.pid!;
+    pid = child.pid!;
     trees.add(pid);
     events.spawned(pid, spawnedAt);
     if (!waitsForReady) events.ready(spawnedAt);
     stop.spawned(pid);
   });
-  subprocess.once('exit', () => stop.leaderExited());
+  child.once('exit', () => stop.leaderExited());
 
-  const result = await subprocess;
+  const result = await ended;
   const at = wallClockMs();
   stdin.detach();
   const fileError = (await stdout.closeFile()) ?? (await stderr.closeFile());
@@ -76,7 +76,7 @@ async function run(request: LaunchRequest, events: LaunchEvents, trees: LiveTree
   if (pid !== undefined) trees.delete(pid);
   await delivered.cleanup();
 
-  if (pid === undefined) return spawnFailedExit(request, (result.cause ?? result) as NodeJS.ErrnoException);
+  if (pid === undefined) return spawnFailedExit(request, result.cause ?? new Error('the agent ended before it started'));
   return ranExit(request, {
     reason: stop.reason ?? 'exit',
     pid,

@@ -1,6 +1,6 @@
 /**
  * Keeps a helper's environment equal to the host's. Agents inherit the
- * launching process's environment (execa's extendEnv), and a host may set
+ * launching process's environment (their own env laid over it), and a host may set
  * or delete variables after its helper started; a direct launch would see
  * the change, so a helper launch must too.
  *
