@@ -6,10 +6,10 @@
  *
  * Not execa: the launcher uses none of what execa adds (no shell, no
  * buffering, no rejecting, its own clean-up), and execa's per-call work cost
- * about 1 ms of CPU per agent on top of Node's own spawn (200 `/bin/true` at
- * 16 in flight from a small node process, three rounds: 0.83 to 0.90 ms with
- * `child_process.spawn`, 1.76 to 2.31 ms with execa and the options this
- * launcher used), which is most of what a launch costs.
+ * about 1 ms of CPU per agent on top of Node's own spawn, about half of what
+ * a launch costs (`node bench/micro/spawn-cost.mjs`, two runs of three
+ * rounds: 0.83 to 1.33 ms per agent with child_process, 1.76 to 2.55 ms with
+ * execa and the options this launcher used).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { wallClockMs } from '../metrics/record.ts';
