@@ -117,6 +117,16 @@ export class SpawnError extends SpawnpoolError {
 }
 
 /**
+ * The OS error of an agent that could not be started, read as data: an error
+ * that crossed a thread or a process (a fleet worker's result) is no longer a
+ * SpawnError instance, but keeps its fields.
+ */
+export function errnoOf(error: unknown): string | undefined {
+  const errno = (error as { errno?: unknown } | undefined)?.errno;
+  return typeof errno === 'string' ? errno : undefined;
+}
+
+/**
  * The history database cannot be used: E_HISTORY_SCHEMA (written by a newer
  * spawnpool, or not a spawnpool history), E_HISTORY_CORRUPT (damaged or not
  * SQLite), E_HISTORY_IO (cannot open, locked past the busy timeout, disk

@@ -270,7 +270,7 @@ export const ringScenario: Scenario = {
           "The postMessage readers receive on the event loop, as they must. A ring drop is a record the writers lapped before the reader got to it: it is counted, never returned. A torn read is a record overwritten while the reader read it: in a lane the writer's `begun` word, in the shared lane the slot's seqlock, and the checksum, catch it, and it counts as dropped.",
           '"Invalid records delivered" counts records the reader received that differ from what their writer wrote (wrong check value, writer id, or a sequence number out of order): corruption, which must be zero.',
           'Visibility: a ring record is readable as soon as it is committed; a batched record only when its batch of 4096 is posted.',
-          'This scenario runs first in a full run: run in one process after spawn-heavy scenarios, the same ring took several times longer per record (the spinning reader is the bottleneck, and what it inherits from the spawners before it, JIT feedback or heap state, was not pinned down).',
+          'This scenario runs first in a full run: run in one process after spawn-heavy scenarios, the same ring took several times longer per record (the reader is the bottleneck, and what it inherits from the spawners before it, JIT feedback or heap state, was not pinned down).',
         ],
         charts: [{ metric: NS.key, title: 'ring: ns per record' }],
         durationMs: performance.now() - started,

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { AgentResult, BatchDone, SpawnOutcome } from '../batch/types.ts';
-import { SpawnError } from '../errors.ts';
+import { errnoOf } from '../errors.ts';
 import type { MetricsSnapshot } from '../metrics/spawner-metrics.ts';
 import { Spawner } from '../spawner.ts';
 import { loadAgentsFile } from '../spec/load.ts';
@@ -179,7 +179,7 @@ function report(o: SpawnOutcome, r: AgentResult, toFiles: boolean): AgentReport 
     ok: r.ok,
     spawned: o.ok,
     stage: r.stage,
-    error: error && { code: error.code, message: error.message, ...(error instanceof SpawnError && error.errno !== undefined ? { errno: error.errno } : {}) },
+    error: error && { code: error.code, message: error.message, errno: errnoOf(error) },
     pid: o.pid,
     timings: o.timings,
     prompt: o.prompt,

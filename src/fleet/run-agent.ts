@@ -6,7 +6,8 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, resolveAgentsFile, type AgentResult, type SpawnError, type SpawnOutcome, type Spawner, type SpawnpoolError } from '../index.ts';
+import { errnoOf } from '../errors.ts';
+import { ConfigError, resolveAgentsFile, type AgentResult, type SpawnOutcome, type Spawner } from '../index.ts';
 import { expandRun } from '../tasks/expand.ts';
 import type { Task } from '../tasks/load-tasks.ts';
 import { type AgentRunData, type AgentRunResult, parseAgentRunData } from './job.ts';
@@ -99,7 +100,7 @@ export async function runAgentJob(job: JobLike, signal: AbortSignal, ctx: RunCon
     ok: o.ok && result.ok,
     exitCode: result.exitCode ?? null,
     signal: result.signal ?? null,
-    error: error === undefined ? null : { code: error.code, stage: result.stage ?? o.stage ?? '', message: error.message, ...errnoOf(error) },
+    error: error === undefined ? null : { code: error.code, stage: result.stage ?? o.stage ?? '', message: error.message, errno: errnoOf(error) },
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date().toISOString(),
     waitMs: startedAt - job.timestamp,
@@ -141,9 +142,4 @@ async function saveOutput(dir: string, jobId: string, result: AgentResult): Prom
   const files = { stdout: `${base}.stdout`, stderr: `${base}.stderr` };
   await Promise.all([writeFile(files.stdout, result.stdout), writeFile(files.stderr, result.stderr)]);
   return files;
-}
-
-function errnoOf(error: SpawnpoolError): { errno?: string } {
-  const errno = (error as Partial<SpawnError>).errno;
-  return errno === undefined ? {} : { errno };
 }

@@ -7,7 +7,7 @@
  * agent is safe to run again.
  */
 import type { AgentResult } from '../batch/types.ts';
-import type { SpawnError } from '../errors.ts';
+import { errnoOf } from '../errors.ts';
 
 /** Failures to start that may not happen again: their `SpawnError.errno`. */
 export const TRANSIENT_SPAWN_ERRNOS: readonly string[] = ['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM'];
@@ -121,7 +121,6 @@ export class RetryPolicy {
 export function isTransientSpawnFailure(result: AgentResult): boolean {
   const error = result.error;
   if (error?.code === 'E_LAUNCHER') return true;
-  // Read as data, not through instanceof: a result may have crossed a process (a fleet worker's).
-  const errno = (error as Partial<SpawnError> | undefined)?.errno;
+  const errno = errnoOf(error);
   return error?.code === 'E_SPAWN' && errno !== undefined && TRANSIENT_SPAWN_ERRNOS.includes(errno);
 }

@@ -6,7 +6,7 @@
  * tree-stop (timeout and kill escalation), open-stdin, agent-exit (how the
  * end is reported). Shared by the direct launcher and the helper process.
  */
-import { SpawnError, SpawnpoolError } from '../errors.ts';
+import { errnoOf, SpawnpoolError } from '../errors.ts';
 import { wallClockMs } from '../metrics/record.ts';
 import { spawnFailedExit, ranExit } from './agent-exit.ts';
 import { spawnAgent } from './agent-spawn.ts';
@@ -38,11 +38,7 @@ async function run(request: LaunchRequest, events: LaunchEvents, trees: LiveTree
   try {
     delivered = await deliverPrompt(request);
   } catch (error) {
-    return notStartedExit(
-      error instanceof SpawnpoolError ? error.code : 'E_SPAWN',
-      (error as Error).message,
-      error instanceof SpawnError ? error.errno : undefined,
-    );
+    return notStartedExit(error instanceof SpawnpoolError ? error.code : 'E_SPAWN', (error as Error).message, errnoOf(error));
   }
   if (stop.reason !== undefined) {
     await delivered.cleanup();
@@ -56,11 +52,10 @@ async function run(request: LaunchRequest, events: LaunchEvents, trees: LiveTree
     return spawnFailedExit(request, cause);
   }
   const { child, ended, stdout, stderr, waitsForReady } = spawned.agent;
-  let pid: number | undefined;
   let spawnedAt = 0;
   child.once('spawn', () => {
     spawnedAt = wallClockMs();
-    pid = child.pid!;
+    const pid = child.pid!;
     trees.add(pid);
     events.spawned(pid, spawnedAt);
     if (!waitsForReady) events.ready(spawnedAt);
@@ -68,20 +63,21 @@ async function run(request: LaunchRequest, events: LaunchEvents, trees: LiveTree
   });
   child.once('exit', () => stop.leaderExited());
 
-  const result = await ended;
+  const end = await ended;
   const at = wallClockMs();
   stdin.detach();
   const fileError = (await stdout.closeFile()) ?? (await stderr.closeFile());
   stop.dispose();
-  if (pid !== undefined) trees.delete(pid);
+  // A child that started has its pid, and joined the live trees at its 'spawn', which comes before its close.
+  if (end.started) trees.delete(child.pid!);
   await delivered.cleanup();
 
-  if (pid === undefined) return spawnFailedExit(request, result.cause ?? new Error('the agent ended before it started'));
+  if (!end.started) return spawnFailedExit(request, end.cause);
   return ranExit(request, {
     reason: stop.reason ?? 'exit',
-    pid,
-    exitCode: result.exitCode,
-    signal: result.signal,
+    pid: child.pid!,
+    exitCode: end.exitCode,
+    signal: end.signal,
     stdout,
     stderr,
     spawnedAt,

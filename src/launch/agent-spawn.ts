@@ -18,13 +18,8 @@ import { OutputCapture } from './output-capture.ts';
 import type { DeliveredPrompt } from './prompt-delivery.ts';
 import type { LaunchEvents, LaunchRequest } from './types.ts';
 
-/** How the child ended: its exit, once its stdio has closed too, or the error that kept it from starting. */
-export interface ChildEnd {
-  exitCode: number | undefined;
-  signal: string | undefined;
-  /** Set when it never started (ENOENT, EACCES, ...). */
-  cause: NodeJS.ErrnoException | undefined;
-}
+/** How the child ended: the error that kept it from starting (ENOENT, EACCES, ...), or its exit once its stdio has closed too. */
+export type ChildEnd = { started: false; cause: NodeJS.ErrnoException } | { started: true; exitCode: number | undefined; signal: string | undefined };
 
 export interface SpawnedAgent {
   child: ChildProcess;
@@ -82,12 +77,11 @@ function startChild(request: LaunchRequest, delivered: DeliveredPrompt): ChildPr
 /** Settles once: with the error if the child never started, else at 'close' (exited, and its stdout and stderr ended). */
 function endOf(child: ChildProcess): Promise<ChildEnd> {
   return new Promise((resolve) => {
-    let started = false;
-    child.once('spawn', () => (started = true));
     child.on('error', (error: NodeJS.ErrnoException) => {
-      // After the spawn, an error is a failed kill(): the close still comes.
-      if (!started) resolve({ exitCode: undefined, signal: undefined, cause: error });
+      // Node leaves the pid unset when the spawn failed; with one, the error is a failed kill() and the close still comes.
+      // (A failed spawn's close follows its error, with a negative errno for a code: the error settles first.)
+      if (child.pid === undefined) resolve({ started: false, cause: error });
     });
-    child.once('close', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, cause: undefined }));
+    child.once('close', (code, signal) => resolve({ started: true, exitCode: code ?? undefined, signal: signal ?? undefined }));
   });
 }

@@ -18,6 +18,6 @@ export function notStartedExit(code: ErrorCode, message: string, errno?: string)
     stderrTruncated: false,
     durationMs: 0,
     at: wallClockMs(),
-    error: errno === undefined ? { code, message } : { code, message, errno },
+    error: { code, message, errno },
   };
 }

@@ -693,8 +693,7 @@ function encode(i32: Int32Array, f64: Float64Array, base: number, ticket: number
   scratchF[0] = timestamp;
   scratchF[1] = durationMs;
   scratchF[2] = detailMs;
-  const w = scratchW;
-  i32[base + S_CHECKSUM] = hash(ticket, agent, batch, kind, thread, pid, w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!);
+  i32[base + S_CHECKSUM] = hash(ticket, agent, batch, kind, thread, pid, scratchW[0]!, scratchW[1]!, scratchW[2]!, scratchW[3]!, scratchW[4]!, scratchW[5]!);
 }
 
 /**

@@ -110,8 +110,9 @@ function notSpawned(
   exit: LaunchExit | undefined,
 ): { exited: Promise<void> } {
   const { timings } = timeline;
-  timeline.settle(wallClockMs());
-  writeRecord(ctx, plan.agentId, false, error.code, exit?.pid ?? 0, wallClockMs(), { stage: 'spawn', spawnMs: timings.spawnMs, queueMs: timings.queueMs });
+  const at = wallClockMs();
+  timeline.settle(at);
+  writeRecord(ctx, plan.agentId, false, error.code, exit?.pid ?? 0, at, { stage: 'spawn', spawnMs: timings.spawnMs, queueMs: timings.queueMs });
   const result = notRun(stage, error, exit);
   const emit = (saved: WireResult) =>
     ctx.emit({ type: 'spawned', batchId: ctx.batchId, index, ok: false, stage, error, pid: exit?.pid, timings, prompt: undefined, result: saved });

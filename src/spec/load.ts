@@ -66,9 +66,9 @@ export async function readAgentsFile(file: string): Promise<WrittenAgentsFile> {
   const o = json as { defaults?: unknown; agents?: unknown };
   const shape = `${file}: expected an object { "defaults"?: {...}, "agents": [...] }`;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(shape, { file });
-  // Before the shape: a misspelt "agents" is better named than missed.
-  if (!Array.isArray(o.agents) && Object.keys(json).some((k) => k !== 'defaults' && k !== 'agents')) checkAgentsFileTop(json, file);
-  if (!Array.isArray(o.agents)) throw new ConfigError(shape, { file });
+  // The schema's check names an unknown field first (a misspelt "agents" among them); with none, a missing list gets the shape.
+  const unknownFields = Object.keys(json).some((k) => k !== 'defaults' && k !== 'agents');
+  if (!unknownFields && !Array.isArray(o.agents)) throw new ConfigError(shape, { file });
   checkAgentsFileTop(json, file);
   const written = { ...(o.defaults === undefined ? {} : { defaults: o.defaults }), agents: o.agents as unknown[] };
   return { file: absolute, baseDir: path.dirname(absolute), written };

@@ -85,7 +85,9 @@ export function parentOf(pid: number): number | undefined {
 
 /** Pids of the group's members that still run. */
 export function runningInGroup(pgid: number): number[] {
-  return pids().filter((pid) => readStat(pid)?.pgid === pgid && running(pid));
+  return liveProcesses()
+    .filter((p) => p.pgid === pgid)
+    .map((p) => p.pid);
 }
 
 /**
@@ -130,11 +132,7 @@ export function childrenCpuUs(): number {
  * every thread, and spawnpool's work is meant to happen on the others.
  */
 export function mainThreadCpuUs(): number | undefined {
-  try {
-    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
-  } catch {
-    return undefined;
-  }
+  return mainThreadSched()?.ranUs;
 }
 
 /**
